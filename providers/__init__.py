@@ -1,0 +1,1 @@
+"""Wire protocols of the model providers, normalized into one stream of events."""

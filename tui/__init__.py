@@ -1,0 +1,1 @@
+"""The application: CLI, settings, turn runner, tools and the Textual app."""

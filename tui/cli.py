@@ -1,0 +1,78 @@
+"""The ``ikigai`` command: the full-screen app, ``-p`` headless runs and subcommands.
+
+Exit status: 0 on success; 1 when the provider or the network failed; 2 for
+usage or configuration errors. Imports are deferred to the branch that needs
+them so that ``ikigai -p`` starts quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+THINKING_CHOICES = ("min", "low", "med", "high")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ikigai",
+        description="A terminal client for large language models. "
+        "Without -p it opens the full-screen app.",
+        epilog="Subcommands: 'ikigai history [--search TEXT] [--limit N]', "
+        "'ikigai export ID [--format md|json] [-o FILE]'.",
+    )
+    parser.add_argument("-p", "--prompt", help="run headless: answer PROMPT and exit")
+    parser.add_argument("--profile", help="profile from the config file")
+    parser.add_argument("--model", help="model as [PROVIDER/]MODEL")
+    parser.add_argument("--thinking", choices=THINKING_CHOICES, help="thinking level")
+    parser.add_argument("--base-url", help="override the provider's base URL for this run")
+    parser.add_argument(
+        "--output", choices=("text", "jsonl"), default="text", help="headless output format"
+    )
+    parser.add_argument(
+        "--max-turns", type=_positive_int, help="stop after N model responses (default 50)"
+    )
+    parser.add_argument("--db", help="SQLite database file")
+    parser.add_argument("--no-store", action="store_true", help="store nothing")
+    parser.add_argument("--config", help="config file (default: $IKIGAI_CONFIG or user dir)")
+    parser.add_argument(
+        "-c", "--continue", dest="continue_last", action="store_true",
+        help="continue the newest conversation",
+    )
+    parser.add_argument("--conversation", type=int, help="continue conversation ID")
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="TOOL[,TOOL]",
+        help="headless: let these tools run without asking ('all' for every tool)",
+    )
+    parser.add_argument("--version", action="version", version="ikigai 0.1.0")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.prompt is None:
+        parser.error("the full-screen app is not part of this build yet; use -p PROMPT")
+    from tui.run import run_headless_command
+
+    return run_headless_command(args)
