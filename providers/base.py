@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 import httpx
 
 from providers import errors
-from providers.events import Error, ProviderEvent, Retry, Start, StreamEvent
+from providers.events import Done, Error, ProviderEvent, Retry, Start, StreamEvent
 from providers.http import ProviderOptions, shared_client
 from providers.request import Request
 from providers.sse import SSEDecoder, SSEEvent
@@ -56,6 +56,14 @@ class Normalizer(ABC):
 
     @abstractmethod
     def finish(self, unterminated: bool) -> list[StreamEvent]: ...
+
+    def retryable(self, error: Error) -> bool | None:
+        """Whether an ``error`` this normalizer produced before any content may be retried.
+
+        None lets the error's category decide (network, timeout, server and
+        rate-limit errors are retried).
+        """
+        return None
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -145,8 +153,9 @@ class HttpProvider(ABC):
         retries = 0
         while True:
             try:
-                async for event in self._attempt(request):
-                    yield event
+                async for batch in self._attempt(request):
+                    for event in batch:
+                        yield event
                 return
             except _FailedBeforeContent as failure:
                 error = failure.error
@@ -177,16 +186,18 @@ class HttpProvider(ABC):
     def _delay_seconds(self, retry: int, retry_after_ms: int | None) -> float:
         if retry_after_ms is not None and 0 < retry_after_ms <= errors.MAX_HONOURED_RETRY_AFTER_MS:
             return retry_after_ms / 1000
-        backoff = self.options.retry_base_delay * (2 ** (retry - 1))
+        backoff: float = self.options.retry_base_delay * 2.0 ** (retry - 1)
         backoff = min(backoff, self.options.retry_max_delay)
         return backoff * (0.5 + self._rng.random() / 2)
 
-    async def _attempt(self, request: Request) -> AsyncIterator[StreamEvent]:
-        """One HTTP attempt; raises ``_FailedBeforeContent`` if it failed before any event."""
+    async def _attempt(self, request: Request) -> AsyncIterator[list[StreamEvent]]:
+        """One HTTP attempt, in batches of events (one per network chunk).
+
+        Raises ``_FailedBeforeContent`` if it failed before delivering an event.
+        """
         client = self._client or shared_client()
         payload = json.dumps(self.body(request), ensure_ascii=False).encode()
-        held_start: Start | None = None
-        delivered = False
+        order = _ContractOrder(request.model)
         try:
             async with client.stream(
                 "POST",
@@ -197,54 +208,70 @@ class HttpProvider(ABC):
             ) as response:
                 if response.status_code >= 300:
                     body = await response.aread()
-                    error = self.error_from_response(
-                        response.status_code, response.headers, body
-                    )
+                    error = self.error_from_response(response.status_code, response.headers, body)
                     raise _FailedBeforeContent(
                         error, retryable=errors.is_retryable(error, response.headers, body)
                     )
                 normalizer = self.normalizer(request)
+                order.normalizer = normalizer
                 decoder = SSEDecoder()
-                finished = False
                 async for chunk in response.aiter_bytes():
+                    batch: list[StreamEvent] = []
                     for sse in decoder.feed(chunk):
-                        for event in normalizer.feed(sse):
-                            if type(event) is Start:
-                                if held_start is None and not delivered:
-                                    held_start = event
-                                continue
-                            if not delivered:
-                                if type(event) is Error:
-                                    raise _FailedBeforeContent(event, start=held_start)
-                                yield held_start or Start(request.model)
-                                delivered = True
-                            yield event
-                            if event.type == "done" or event.type == "error":
-                                finished = True
-                                break
-                        if finished:
+                        order.admit(normalizer.feed(sse), batch)
+                        if order.finished:
                             break
-                    if finished:
-                        break
-                if not finished:
-                    for event in normalizer.finish(decoder.pending):
-                        if type(event) is Start:
-                            continue
-                        if not delivered:
-                            if type(event) is Error:
-                                raise _FailedBeforeContent(event, start=held_start)
-                            yield held_start or Start(request.model)
-                            delivered = True
-                        yield event
-                        if event.type in ("done", "error"):
-                            finished = True
-                            break
-                if not finished:
+                    if batch:
+                        yield batch
+                    if order.finished:
+                        return
+                batch = []
+                order.admit(normalizer.finish(decoder.pending), batch)
+                if batch:
+                    yield batch
+                if not order.finished:
                     raise httpx.RemoteProtocolError("the stream ended without a final event")
         except _FailedBeforeContent:
             raise
         except (httpx.HTTPError, OSError) as exc:
             error = errors.error_from_exception(exc, self.url(request))
-            if not delivered:
-                raise _FailedBeforeContent(error, start=held_start) from exc
-            yield error
+            if not order.delivered:
+                raise _FailedBeforeContent(error, start=order.held_start) from exc
+            yield [error]
+
+
+class _ContractOrder:
+    """Puts a normalizer's events in the contract's order for one attempt.
+
+    ``start`` is held back until the next event, so that an attempt failing
+    before any content can still be retried; nothing passes after the first
+    ``done`` or ``error``.
+    """
+
+    __slots__ = ("delivered", "finished", "held_start", "model", "normalizer")
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.held_start: Start | None = None
+        self.delivered = False
+        self.finished = False
+        self.normalizer: Normalizer | None = None
+
+    def admit(self, events: list[StreamEvent], out: list[StreamEvent]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is Start:
+                if self.held_start is None and not self.delivered:
+                    self.held_start = event  # type: ignore[assignment]
+                continue
+            if not self.delivered:
+                if kind is Error:
+                    assert isinstance(event, Error)
+                    retryable = self.normalizer.retryable(event) if self.normalizer else None
+                    raise _FailedBeforeContent(event, retryable=retryable, start=self.held_start)
+                out.append(self.held_start or Start(self.model))
+                self.delivered = True
+            out.append(event)
+            if kind is Done or kind is Error:
+                self.finished = True
+                return

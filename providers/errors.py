@@ -139,8 +139,9 @@ def error_details(payload: object) -> tuple[str | None, list[str], int | None]:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             codes.append(str(value))
     metadata = err.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("raw"), str) and not message:
-        message = metadata["raw"]
+    if isinstance(metadata, dict) and isinstance(metadata.get("raw"), str):
+        # OpenRouter puts the upstream provider's explanation here.
+        message = f"{message}: {metadata['raw']}" if isinstance(message, str) else metadata["raw"]
     retry_ms = None
     for detail in err.get("details") or []:
         if isinstance(detail, dict):

@@ -130,9 +130,7 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
             for call in calls
         ]
     results = [b for b in message.content if isinstance(b, ToolResultBlock)]
-    extra = [
-        {"role": "tool", "tool_call_id": r.tool_call_id, "content": r.output} for r in results
-    ]
+    extra = [{"role": "tool", "tool_call_id": r.tool_call_id, "content": r.output} for r in results]
     return [entry, *extra]
 
 
@@ -155,6 +153,7 @@ class ChatNormalizer(Normalizer):
     """Chat Completions chunks to normalized events."""
 
     __slots__ = (
+        "_ended",
         "_finish",
         "_model",
         "_open_calls",
@@ -174,16 +173,22 @@ class ChatNormalizer(Normalizer):
         self._tool_count = 0
         self._refused = False
         self._response_id: str | None = None
+        self._ended = False
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         data = event.data
+        if self._ended:
+            return []
         if data == "[DONE]":
+            self._ended = True
             return [*self._close_calls(), self._done()]
         try:
             chunk = json.loads(data)
         except ValueError:
+            self._ended = True
             return [Error("server", f"malformed JSON in the stream: {data[:120]!r}")]
         if not isinstance(chunk, dict):
+            self._ended = True
             return [Error("server", f"unexpected stream data: {data[:120]!r}")]
         out: list[StreamEvent] = []
         if not self._started:
@@ -191,6 +196,7 @@ class ChatNormalizer(Normalizer):
             self._response_id = chunk.get("id")
             out.append(Start(chunk.get("model") or self._model))
         if chunk.get("error"):
+            self._ended = True
             out.append(error_from_payload(chunk))
             return out
         usage = chunk.get("usage")
@@ -243,10 +249,7 @@ class ChatNormalizer(Normalizer):
 
     def _done(self) -> Done:
         finish: FinishReason
-        if self._finish is None:
-            finish = "unknown"
-        else:
-            finish = _FINISH.get(self._finish, "unknown")
+        finish = "unknown" if self._finish is None else _FINISH.get(self._finish, "unknown")
         if finish == "stop" and self._tool_count:
             finish = "tool_use"
         if finish == "stop" and self._refused:
@@ -262,6 +265,9 @@ class ChatNormalizer(Normalizer):
         # A stream that delivered its finish reason and then closed without
         # `[DONE]` is complete: everything the model sent has arrived. Without
         # a finish reason the answer was cut off, which is a network failure.
+        if self._ended:
+            return []
+        self._ended = True
         if self._finish is not None:
             return [*self._close_calls(), self._done()]
         return [Error("network", "the stream ended before the model finished")]

@@ -88,12 +88,19 @@ class SSEDecoder:
 
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
+        data = self._data
         for raw in lines:
             if not raw:
                 if self._has_fields:
                     event = self._dispatch()
+                    data = self._data
                     if event is not None:
                         events.append(event)
+                continue
+            if raw[:6] == b"data: " and self._started:
+                # The common case, kept short: one data line with the usual space.
+                data.append(raw[6:].decode("utf-8", "replace"))
+                self._has_fields = True
                 continue
             line = raw.decode("utf-8", "replace")
             if not self._started:

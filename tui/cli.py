@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-store", action="store_true", help="store nothing")
     parser.add_argument("--config", help="config file (default: $IKIGAI_CONFIG or user dir)")
     parser.add_argument(
-        "-c", "--continue", dest="continue_last", action="store_true",
+        "-c",
+        "--continue",
+        dest="continue_last",
+        action="store_true",
         help="continue the newest conversation",
     )
     parser.add_argument("--conversation", type=int, help="continue conversation ID")

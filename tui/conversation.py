@@ -94,4 +94,6 @@ class AssistantBuilder:
             content.append(TextBlock(text))
         content.extend(self.tool_calls())
         data = dict(self.done.provider_data) if self.done is not None else {}
-        return Message(role="assistant", content=content, provider=self.provider, provider_data=data)
+        return Message(
+            role="assistant", content=content, provider=self.provider, provider_data=data
+        )

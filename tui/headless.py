@@ -13,6 +13,7 @@ the network, which keeps a terminal live without a syscall per token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from typing import TextIO
@@ -65,10 +66,8 @@ class HeadlessWriter:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self.stdout.flush()
-        except BrokenPipeError:
-            pass
 
     def finish(self) -> None:
         """End the output cleanly: text that did not end a line gets a newline."""

@@ -97,7 +97,7 @@ def test_leading_byte_order_mark_is_dropped() -> None:
 
 
 STREAM = (
-    b": comment\r\nevent: a\r\ndata: {\"k\": \"\xc3\xa9\xe6\x97\xa5\"}\r\n\r\n"
+    b': comment\r\nevent: a\r\ndata: {"k": "\xc3\xa9\xe6\x97\xa5"}\r\n\r\n'
     b"data: line1\rdata: line2\r\r"
     b"data: last\n\n"
 )

@@ -1,0 +1,100 @@
+"""Benchmark: ``ikigai -p`` against a minimal httpx client on a long streamed answer.
+
+The loopback fake server streams a 10,000-token answer (4 characters a delta,
+Chat Completions format) at full speed. Each round times, from process start to
+exit, one ``ikigai -p`` run and one run of ``bench/reference_client.py``,
+alternating so both see the same machine conditions. Reports medians and the
+ratio ikigai / reference (target: at most 1.3).
+
+Run: ``.venv/bin/python bench/headless_stream.py [--rounds 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakeserver import FakeServer, Reply, Text  # noqa: E402
+
+TOKENS = 10_000
+DELTA = 4
+
+
+def answer() -> str:
+    words = ["streaming", "answers", "arrive", "quickly", "when", "the", "client", "stays", "out", "of", "the", "way"]
+    text = []
+    length = 0
+    i = 0
+    while length < TOKENS * DELTA:
+        word = words[i % len(words)] + (" " if i % 17 else "\n")
+        text.append(word)
+        length += len(word)
+        i += 1
+    return "".join(text)[: TOKENS * DELTA]
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{command[0]} failed: {result.stderr.decode()}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+
+    text = answer()
+    server = FakeServer()
+    server.start()
+    workdir = Path(tempfile.mkdtemp(prefix="ikigai-bench-"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("IKIGAI_")},
+        "OPENAI_API_KEY": "bench",
+        "IKIGAI_CONFIG": str(workdir / "config.toml"),
+        "IKIGAI_DB": str(workdir / "bench.db"),
+    }
+    (workdir / "config.toml").write_text("", encoding="utf-8")
+    base = server.base_url("openai-chat")
+    ikigai = [
+        str(Path(sys.executable).with_name("ikigai")),
+        "-p",
+        "write",
+        "--model",
+        "openai-chat/fake-model",
+        "--base-url",
+        base,
+        "--no-store",
+    ]
+    reference = [sys.executable, str(ROOT / "bench" / "reference_client.py"), base]
+    ours: list[float] = []
+    theirs: list[float] = []
+    try:
+        for _ in range(args.rounds):
+            for times, command in ((ours, ikigai), (theirs, reference)):
+                server.enqueue(Reply(steps=[Text(text, chunk=DELTA)]))
+                times.append(timed(command, env))
+    finally:
+        server.stop()
+    ikigai_median = statistics.median(ours)
+    reference_median = statistics.median(theirs)
+    print(f"answer: {len(text):,} characters in {len(text) // DELTA:,} deltas of {DELTA}")
+    print(f"ikigai -p    median {ikigai_median * 1000:7.1f} ms  (min {min(ours) * 1000:.1f})")
+    print(f"reference    median {reference_median * 1000:7.1f} ms  (min {min(theirs) * 1000:.1f})")
+    print(f"ratio ikigai/reference: {ikigai_median / reference_median:.2f} (target <= 1.30)")
+
+
+if __name__ == "__main__":
+    main()

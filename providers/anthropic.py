@@ -1,0 +1,535 @@
+"""Anthropic Messages (``POST {base}/v1/messages``) with ``stream: true``.
+
+The request carries ``max_tokens`` always (the API requires it), thinking per
+model family (a token budget, or adaptive thinking with an effort level), and
+the conversation in Anthropic's block shape. Assistant turns that came from
+this provider are replayed from ``provider_data["content"]``: the native blocks
+exactly as they streamed (thinking with its signature, redacted thinking, text,
+tool_use with parsed input), because the API checks thinking signatures and
+requires the thinking that preceded a tool call to come back with it.
+
+The stream is ``message_start``, then content blocks (start, deltas, stop),
+then ``message_delta`` (stop reason and cumulative usage) and ``message_stop``;
+``ping`` may come anywhere and ``error`` may interrupt it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from providers.base import HttpProvider, Normalizer
+from providers.errors import error_from_payload
+from providers.events import (
+    Done,
+    Error,
+    FinishReason,
+    Start,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolCallStart,
+    Usage,
+)
+from providers.models import ModelLookup, ModelSpec, lookup
+from providers.request import (
+    Message,
+    Request,
+    TextBlock,
+    ThinkingBlock,
+    ThinkingLevel,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from providers.sse import SSEEvent
+
+API_VERSION = "2023-06-01"
+
+# Thinking modes of the model table: "budget" sends {"type": "enabled",
+# "budget_tokens": N}; "adaptive" sends {"type": "adaptive"} plus
+# output_config.effort; "none" sends no thinking field at all.
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("claude-opus-4-7", "adaptive", 128_000),
+    ModelSpec("claude-opus-4-6", "adaptive", 128_000),
+    ModelSpec("claude-sonnet-4-6", "adaptive", 64_000),
+    ModelSpec("claude-opus-4-5", "budget", 64_000, 1024, 48_000),
+    ModelSpec("claude-opus-4-1", "budget", 32_000, 1024, 24_000),
+    ModelSpec("claude-opus-4", "budget", 32_000, 1024, 24_000),
+    ModelSpec("claude-sonnet-4-5", "budget", 64_000, 1024, 48_000),
+    ModelSpec("claude-sonnet-4", "budget", 64_000, 1024, 48_000),
+    ModelSpec("claude-haiku-4-5", "budget", 64_000, 1024, 48_000),
+    ModelSpec("claude-3-7-sonnet", "budget", 64_000, 1024, 48_000),
+    ModelSpec("claude-3-5-sonnet", "none", 8192),
+    ModelSpec("claude-3-5-haiku", "none", 8192),
+    ModelSpec("claude-3-opus", "none", 4096),
+    ModelSpec("claude-3-haiku", "none", 4096),
+)
+
+# A model the table does not know is most likely newer than the table, and the
+# newest models accept only adaptive thinking (``enabled`` is a 400 there).
+# 32k output tokens is accepted by every current thinking model.
+DEFAULT_MODEL = ModelSpec("", "adaptive", 32_000)
+
+THINKING_BUDGETS: dict[ThinkingLevel, int] = {
+    "min": 1024,
+    "low": 4096,
+    "med": 16_384,
+    "high": 32_000,
+}
+
+# The API's efforts are low | medium | high | max (max only on some models);
+# "min" and "low" both ask for the least the API offers.
+THINKING_EFFORTS: dict[ThinkingLevel, str] = {
+    "min": "low",
+    "low": "low",
+    "med": "medium",
+    "high": "high",
+}
+
+# Newer models omit thinking text unless asked; the UI shows it, so ask.
+THINKING_DISPLAY = "summarized"
+
+_FINISH: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_use",
+    "refusal": "content_filter",
+    # The server paused a long server-side tool loop (web search and the
+    # like): the turn is neither finished nor waiting for a client tool, and
+    # the client continues by sending the response back as it is. None of the
+    # contract's reasons says that, so it is "unknown"; the raw reason stays in
+    # provider_data["stop_reason"] for a caller that wants to continue.
+    "pause_turn": "unknown",
+}
+
+
+def model_spec(model: str) -> ModelLookup:
+    """The model-table row for ``model`` (defaults and a warning when unknown)."""
+    return lookup(MODELS, model, DEFAULT_MODEL, "anthropic")
+
+
+def thinking_params(
+    spec: ModelSpec, level: ThinkingLevel | None, max_tokens: int
+) -> tuple[dict[str, Any], int]:
+    """Body fields for thinking ``level`` on a ``spec`` model, and the max_tokens to send.
+
+    A budget must be at least the model's minimum and below ``max_tokens``;
+    when the requested output room is too small for the budget, max_tokens is
+    raised (thinking counts against it) up to the model's limit, and only then
+    is the budget lowered.
+    """
+    if level is None or spec.thinking == "none":
+        return {}, max_tokens
+    if spec.thinking == "budget":
+        budget = THINKING_BUDGETS[level]
+        if spec.max_thinking_budget:
+            budget = min(budget, spec.max_thinking_budget)
+        budget = max(budget, spec.min_thinking_budget)
+        if budget >= max_tokens:
+            max_tokens = min(budget + max_tokens, spec.max_output_tokens)
+            if budget >= max_tokens:
+                budget = max(spec.min_thinking_budget, max_tokens // 2)
+                if budget >= max_tokens:
+                    max_tokens = budget + max(1, budget // 2)
+        thinking = {"type": "enabled", "budget_tokens": budget, "display": THINKING_DISPLAY}
+        return {"thinking": thinking}, max_tokens
+    return {
+        "thinking": {"type": "adaptive", "display": THINKING_DISPLAY},
+        "output_config": {"effort": THINKING_EFFORTS[level]},
+    }, max_tokens
+
+
+class AnthropicProvider(HttpProvider):
+    """Anthropic's Messages API, streamed."""
+
+    id: ClassVar[str] = "anthropic"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
+
+    def url(self, request: Request) -> str:
+        return self.options.base_url.rstrip("/") + "/v1/messages"
+
+    def auth_headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": API_VERSION}
+        if self.options.api_key:
+            headers["x-api-key"] = self.options.api_key
+        return headers
+
+    def model_warning(self, model: str) -> str | None:
+        return model_spec(model).warning
+
+    def body(self, request: Request) -> dict[str, Any]:
+        spec = model_spec(request.model).spec
+        max_tokens = request.max_output_tokens or spec.max_output_tokens
+        thinking, max_tokens = thinking_params(spec, request.thinking, max_tokens)
+        body: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": max_tokens,
+            "stream": True,
+        }
+        if request.system:
+            body["system"] = request.system
+        body["messages"] = serialize_messages(request.messages)
+        if request.tools:
+            body["tools"] = [
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "input_schema": tool.parameters,
+                }
+                for tool in request.tools
+            ]
+        body.update(thinking)
+        return body
+
+    def normalizer(self, request: Request) -> Normalizer:
+        return AnthropicNormalizer(request.model)
+
+
+# -- request serialization ------------------------------------------------------------------
+
+
+def serialize_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """The ``messages`` array in Anthropic's shape.
+
+    The API wants user and assistant turns to alternate and all results of one
+    tool-using turn in one user message, tool_result blocks first; so
+    consecutive messages of the same native role are merged.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        for role, blocks in _native(message):
+            if not blocks:
+                continue
+            if out and out[-1]["role"] == role:
+                merged = out[-1]["content"] + blocks
+                if role == "user":
+                    merged = [b for b in merged if b.get("type") == "tool_result"] + [
+                        b for b in merged if b.get("type") != "tool_result"
+                    ]
+                out[-1]["content"] = merged
+            else:
+                out.append({"role": role, "content": blocks})
+    return out
+
+
+def _native(message: Message) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``message`` as (role, blocks) pairs; an assistant message may carry results too."""
+    results = [_tool_result(block) for block in message.tool_results()]
+    if message.role != "assistant":
+        texts = [
+            {"type": "text", "text": block.text}
+            for block in message.content
+            if isinstance(block, TextBlock) and block.text
+        ]
+        return [("user", results + texts)]
+    return [("assistant", _assistant_blocks(message)), ("user", results)]
+
+
+def _tool_result(block: ToolResultBlock) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": block.tool_call_id,
+        "content": block.output,
+    }
+    if block.is_error:
+        result["is_error"] = True
+    return result
+
+
+def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
+    """The assistant turn's blocks: replayed natively when this provider made them."""
+    if message.provider == AnthropicProvider.id:
+        native = message.provider_data.get("content")
+        if isinstance(native, list) and all(isinstance(b, dict) for b in native):
+            return [dict(b) for b in native]
+    blocks: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, ThinkingBlock):
+            # Thinking from elsewhere has no signature this API can verify; drop it.
+            if block.redacted is not None and message.provider == AnthropicProvider.id:
+                blocks.append({"type": "redacted_thinking", "data": block.redacted})
+            elif block.signature and message.provider == AnthropicProvider.id:
+                blocks.append(
+                    {"type": "thinking", "thinking": block.text, "signature": block.signature}
+                )
+        elif isinstance(block, TextBlock):
+            if block.text:
+                blocks.append({"type": "text", "text": block.text})
+        elif isinstance(block, ToolCallBlock):
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": block.id,
+                    "name": block.name,
+                    "input": _parse_input(block.arguments),
+                }
+            )
+    return blocks
+
+
+def _parse_input(arguments: str) -> Any:
+    """Tool input from its JSON text; ``{}`` when empty or not an object."""
+    if not arguments.strip():
+        return {}
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# -- stream normalization -------------------------------------------------------------------
+
+
+class _Block:
+    """One content block being assembled: its native dict and, for tool_use, its JSON."""
+
+    __slots__ = ("closed", "json_parts", "native", "tool_index")
+
+    def __init__(self, native: dict[str, Any], tool_index: int | None) -> None:
+        self.native = native
+        self.tool_index = tool_index
+        self.json_parts: list[str] = []
+        self.closed = False
+
+
+class AnthropicNormalizer(Normalizer):
+    """Messages stream events to normalized events, keeping the native blocks for replay."""
+
+    __slots__ = (
+        "_blocks",
+        "_message_id",
+        "_model",
+        "_started",
+        "_stop_details",
+        "_stop_reason",
+        "_tool_count",
+        "_usage",
+    )
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._started = False
+        self._blocks: dict[int, _Block] = {}
+        self._tool_count = 0
+        self._usage: dict[str, Any] = {}
+        self._stop_reason: str | None = None
+        self._stop_details: Any = None
+        self._message_id: str | None = None
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            return [Error("server", f"malformed JSON in the stream: {event.data[:120]!r}")]
+        if not isinstance(payload, dict):
+            return [Error("server", f"unexpected stream data: {event.data[:120]!r}")]
+        kind = payload.get("type") or event.event
+        if event.event == "error" or kind == "error":
+            return [self._error(payload)]
+        out: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            message = payload.get("message") if kind == "message_start" else None
+            if isinstance(message, dict):
+                self._model = message.get("model") or self._model
+            out.append(Start(self._model))
+        if kind == "message_start":
+            message = payload.get("message") or {}
+            self._message_id = message.get("id")
+            self._merge_usage(message.get("usage"))
+        elif kind == "content_block_start":
+            self._block_start(payload, out)
+        elif kind == "content_block_delta":
+            self._block_delta(payload, out)
+        elif kind == "content_block_stop":
+            block = self._blocks.get(_index(payload))
+            if block is not None:
+                self._close(block, out)
+        elif kind == "message_delta":
+            delta = payload.get("delta") or {}
+            if delta.get("stop_reason"):
+                self._stop_reason = delta["stop_reason"]
+                self._stop_details = delta.get("stop_details")
+            self._merge_usage(payload.get("usage"))
+        elif kind == "message_stop":
+            out.extend(self._done())
+        # ping and event types added after this was written are ignored.
+        return out
+
+    def finish(self, unterminated: bool) -> list[StreamEvent]:
+        # The stop reason arrives in message_delta; message_stop only says the
+        # body is over. A stream that closed after the stop reason without a
+        # (complete) message_stop, as recordings 01, 02 and 09 do, is complete:
+        # the official SDKs drop that unterminated last event, and nothing in
+        # it matters once the stop reason is known. Without a stop reason the
+        # answer was cut off: a network failure, and what arrived stays.
+        if self._stop_reason is not None:
+            return self._done()
+        tail = " inside an unterminated event" if unterminated else ""
+        return [Error("network", f"the stream ended before the model finished{tail}")]
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def _error(self, payload: dict[str, Any]) -> Error:
+        error = error_from_payload(payload, "server")
+        detail = payload.get("error")
+        code = detail.get("type") if isinstance(detail, dict) else None
+        if isinstance(code, str) and code not in error.message:
+            return Error(error.category, f"{code}: {error.message}", None, error.retry_after_ms)
+        return Error(error.category, error.message, None, error.retry_after_ms)
+
+    def _block_start(self, payload: dict[str, Any], out: list[StreamEvent]) -> None:
+        index = _index(payload)
+        native = dict(payload.get("content_block") or {})
+        kind = native.get("type")
+        tool_index: int | None = None
+        if kind == "tool_use":
+            tool_index = self._tool_count
+            self._tool_count += 1
+            out.append(ToolCallStart(tool_index, str(native.get("id", "")), native.get("name", "")))
+        block = _Block(native, tool_index)
+        self._blocks[index] = block
+        if kind in ("tool_use", "server_tool_use"):
+            initial = native.get("input")
+            if initial:
+                # A non-streamed input arrives whole in the start event.
+                block.json_parts.append(json.dumps(initial, ensure_ascii=False))
+                if tool_index is not None:
+                    out.append(ToolCallDelta(tool_index, block.json_parts[0]))
+        elif kind == "text" and native.get("text"):
+            out.append(TextDelta(index, native["text"]))
+        elif kind == "thinking" and native.get("thinking"):
+            out.append(ThinkingDelta(index, native["thinking"]))
+
+    def _block_delta(self, payload: dict[str, Any], out: list[StreamEvent]) -> None:
+        index = _index(payload)
+        delta = payload.get("delta") or {}
+        block = self._blocks.get(index)
+        if block is None:
+            # A delta without its start: keep the text rather than lose it.
+            block = _Block({"type": "text", "text": ""}, None)
+            self._blocks[index] = block
+        native = block.native
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = delta.get("text") or ""
+            if text:
+                native["text"] = native.get("text", "") + text
+                out.append(TextDelta(index, text))
+        elif kind == "thinking_delta":
+            text = delta.get("thinking") or ""
+            if text:
+                native["thinking"] = native.get("thinking", "") + text
+                out.append(ThinkingDelta(index, text))
+        elif kind == "signature_delta":
+            native["signature"] = native.get("signature", "") + (delta.get("signature") or "")
+        elif kind == "input_json_delta":
+            part = delta.get("partial_json") or ""
+            if part:
+                block.json_parts.append(part)
+                if block.tool_index is not None:
+                    out.append(ToolCallDelta(block.tool_index, part))
+        elif kind == "citations_delta" and delta.get("citation") is not None:
+            native.setdefault("citations", []).append(delta["citation"])
+
+    def _close(self, block: _Block, out: list[StreamEvent]) -> None:
+        if block.closed:
+            return
+        block.closed = True
+        if block.native.get("type") not in ("tool_use", "server_tool_use"):
+            return
+        text = "".join(block.json_parts)
+        block.native["input"] = _parse_input(text)
+        if block.tool_index is None:
+            return
+        if not text.strip():
+            # No arguments at all: say so as JSON, so the deltas always parse.
+            out.append(ToolCallDelta(block.tool_index, "{}"))
+        out.append(ToolCallDone(block.tool_index))
+
+    def _merge_usage(self, usage: object) -> None:
+        # message_delta's usage is cumulative: a value present there replaces
+        # the one from message_start (never add them up).
+        if isinstance(usage, dict):
+            self._usage.update({k: v for k, v in usage.items() if v is not None})
+
+    def _done(self) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for block in self._blocks.values():
+            self._close(block, out)
+        finish: FinishReason = (
+            _FINISH.get(self._stop_reason, "unknown") if self._stop_reason else "unknown"
+        )
+        data: dict[str, Any] = {"content": self._content()}
+        if self._message_id:
+            data["message_id"] = self._message_id
+        if self._stop_reason:
+            data["stop_reason"] = self._stop_reason
+        if self._stop_details:
+            data["stop_details"] = self._stop_details
+        out.append(Done(finish, self._normalized_usage(), data))
+        return out
+
+    def _content(self) -> list[dict[str, Any]]:
+        """The native blocks to send back, in stream order.
+
+        Empty text blocks are left out: the API rejects them in requests.
+        Blocks of the kinds this client knows keep only their request fields
+        (a tool_use loses the response-only ``caller``); other kinds (server
+        tool results and the like) go back as they came.
+        """
+        blocks = []
+        for index in sorted(self._blocks):
+            native = self._blocks[index].native
+            kind = native.get("type")
+            if kind == "text" and not native.get("text"):
+                continue
+            fields = _REQUEST_FIELDS.get(kind) if isinstance(kind, str) else None
+            if fields is not None:
+                native = {k: native[k] for k in fields if k in native}
+            blocks.append(native)
+        return blocks
+
+    def _normalized_usage(self) -> Usage:
+        raw = self._usage
+
+        def count(key: str) -> int:
+            value = raw.get(key)
+            return int(value) if isinstance(value, (int, float)) else 0
+
+        cached = count("cache_read_input_tokens")
+        # Anthropic's input_tokens excludes cache reads and writes; the
+        # normalized input_tokens is all the input, with cached_tokens a part
+        # of it, as the OpenAI APIs report it.
+        input_tokens = count("input_tokens") + cached + count("cache_creation_input_tokens")
+        output = count("output_tokens")
+        details = raw.get("output_tokens_details")
+        thinking = 0
+        if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
+            thinking = details["thinking_tokens"]
+        return Usage(
+            input_tokens=input_tokens,
+            output_tokens=output,
+            thinking_tokens=thinking,
+            cached_tokens=cached,
+            total_tokens=input_tokens + output,
+        )
+
+
+_REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("type", "text", "citations"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+    "tool_use": ("type", "id", "name", "input"),
+    "server_tool_use": ("type", "id", "name", "input"),
+}
+
+
+def _index(payload: dict[str, Any]) -> int:
+    index = payload.get("index")
+    return index if isinstance(index, int) else 0

@@ -1,0 +1,586 @@
+"""OpenAI Responses API (``POST {base}/responses``), stateless.
+
+Every request carries the whole conversation (``store: false``), so nothing has
+to live on OpenAI's side between turns. Reasoning models need their reasoning
+items back on the next turn when they called tools; with ``store: false`` those
+items are only usable with their ``encrypted_content``, which the request asks
+for with ``include: ["reasoning.encrypted_content"]``. The finished output items
+(from ``response.output_item.done``) are kept in ``Done.provider_data`` and
+replayed verbatim, in order, when the same provider continues the conversation.
+
+The stream has no finish reason of its own: it is derived from the terminal
+``response.completed`` / ``response.incomplete`` / ``response.failed`` event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from providers.base import HttpProvider, Normalizer
+from providers.errors import NON_RETRYABLE_CODES, error_from_payload
+from providers.events import (
+    Done,
+    Error,
+    FinishReason,
+    Start,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolCallStart,
+    Usage,
+)
+from providers.models import ModelSpec, lookup
+from providers.request import (
+    Message,
+    Request,
+    TextBlock,
+    ThinkingLevel,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from providers.sse import SSEEvent
+
+PROVIDER_ID = "openai"
+
+# ``thinking`` values of this table:
+#   effort      -> reasoning.effort minimal|low|medium|high
+#   effort-low  -> the lowest effort is "low" (o-series; gpt-5.1 and later reject "minimal")
+#   effort-high -> only "high" is accepted (gpt-5-pro)
+#   none        -> no reasoning parameters at all (sending them is a 400)
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("gpt-5", "effort", 128_000),
+    ModelSpec("gpt-5.", "effort-low", 128_000),
+    ModelSpec("gpt-5-pro", "effort-high", 272_000),
+    ModelSpec("gpt-5-chat", "none", 16_384),
+    ModelSpec("gpt-5.1-chat", "none", 16_384),
+    ModelSpec("gpt-5.2-chat", "none", 16_384),
+    ModelSpec("gpt-4.1", "none", 32_768),
+    ModelSpec("gpt-4o", "none", 16_384),
+    ModelSpec("gpt-4", "none", 8_192),
+    ModelSpec("o1", "effort-low", 100_000),
+    ModelSpec("o1-mini", "none", 65_536),
+    ModelSpec("o1-preview", "none", 32_768),
+    ModelSpec("o3", "effort-low", 100_000),
+    ModelSpec("o4-mini", "effort-low", 100_000),
+    ModelSpec("codex-mini", "effort-low", 100_000),
+)
+
+# Unknown models get no reasoning parameters: a request without them works on
+# every model, while reasoning parameters on a model without reasoning are a 400.
+DEFAULT_MODEL = ModelSpec("", "none", 16_384)
+
+_EFFORT: dict[ThinkingLevel, str] = {
+    "min": "minimal",
+    "low": "low",
+    "med": "medium",
+    "high": "high",
+}
+
+_INCOMPLETE: dict[str, FinishReason] = {
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+}
+
+
+def model_spec(model: str) -> ModelSpec:
+    """The table row for ``model`` (the default row when it is unknown)."""
+    return lookup(MODELS, model, DEFAULT_MODEL, PROVIDER_ID).spec
+
+
+def reasoning_effort(spec: ModelSpec, level: ThinkingLevel) -> str | None:
+    """The ``reasoning.effort`` value for a thinking level, or None for no reasoning."""
+    if spec.thinking == "none":
+        return None
+    if spec.thinking == "effort-high":
+        return "high"
+    if spec.thinking == "effort-low" and level == "min":
+        return "low"
+    return _EFFORT[level]
+
+
+def is_summary_refusal(error: Error) -> bool:
+    """Whether ``error`` is OpenAI refusing reasoning summaries to an unverified organization.
+
+    The body says e.g. "Your organization must be verified to generate reasoning
+    summaries. Please go to: ...", with ``param: "reasoning.summary"``.
+    """
+    if error.http_status != 400:
+        return False
+    message = error.message.lower()
+    return "verif" in message and "reasoning summar" in message
+
+
+class OpenAIResponsesProvider(HttpProvider):
+    """Streams the Responses API statelessly, replaying encrypted reasoning items."""
+
+    id: ClassVar[str] = PROVIDER_ID
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+
+    # Accounts (base URL + key fingerprint) whose organization may not receive
+    # reasoning summaries. Process-wide: one refusal is enough for the session,
+    # and later requests must not pay a failed round trip each time.
+    _no_summary: ClassVar[set[tuple[str, str]]] = set()
+
+    def url(self, request: Request) -> str:
+        return self.options.base_url.rstrip("/") + "/responses"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.options.api_key
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def model_warning(self, model: str) -> str | None:
+        return lookup(MODELS, model, DEFAULT_MODEL, PROVIDER_ID).warning
+
+    def _account(self) -> tuple[str, str]:
+        # Verification is a property of the organization, which the key names;
+        # only a fingerprint of the key is kept.
+        key = self.options.api_key or ""
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return (self.options.base_url.rstrip("/"), fingerprint)
+
+    @property
+    def summaries_allowed(self) -> bool:
+        """False once this account was refused reasoning summaries in this process."""
+        return self._account() not in self._no_summary
+
+    def body(self, request: Request) -> dict[str, Any]:
+        spec = model_spec(request.model)
+        body: dict[str, Any] = {
+            "model": request.model,
+            "stream": True,
+            "store": False,
+        }
+        if request.system:
+            body["instructions"] = request.system
+        body["input"] = serialize_input(request.messages)
+        if request.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": tool.parameters,
+                    "strict": False,
+                }
+                for tool in request.tools
+            ]
+        if spec.thinking != "none":
+            # Reasoning models produce reasoning items whatever the level; they
+            # can only be replayed statelessly with their encrypted content.
+            body["include"] = ["reasoning.encrypted_content"]
+            if request.thinking:
+                effort = reasoning_effort(spec, request.thinking)
+                reasoning: dict[str, str] = {"effort": effort or "medium"}
+                if self.summaries_allowed:
+                    reasoning["summary"] = "auto"
+                body["reasoning"] = reasoning
+        if request.max_output_tokens:
+            body["max_output_tokens"] = request.max_output_tokens
+        return body
+
+    def adjust_after_error(self, request: Request, error: Error) -> bool:
+        """Resend once without reasoning summaries when the organization is not verified."""
+        if (
+            request.thinking
+            and self.summaries_allowed
+            and model_spec(request.model).thinking != "none"
+            and is_summary_refusal(error)
+        ):
+            self._no_summary.add(self._account())
+            return True
+        return False
+
+    def normalizer(self, request: Request) -> Normalizer:
+        return ResponsesNormalizer(request.model)
+
+
+# -- request serialization -------------------------------------------------------------------
+
+
+def serialize_input(messages: list[Message]) -> list[dict[str, Any]]:
+    """The ``input`` items for a conversation, in order."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        items.extend(_serialize(message))
+    return items
+
+
+def _function_call_output(result: ToolResultBlock) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": result.tool_call_id, "output": result.output}
+
+
+def _serialize(message: Message) -> list[dict[str, Any]]:
+    if message.role == "user":
+        return [{"role": "user", "content": message.text()}]
+    if message.role == "tool":
+        return [_function_call_output(result) for result in message.tool_results()]
+    native = _native_items(message)
+    if native is not None:
+        results = [_function_call_output(r) for r in message.tool_results()]
+        return [*native, *results]
+    return _assistant_items(message)
+
+
+def _native_items(message: Message) -> list[dict[str, Any]] | None:
+    """This provider's own output items for an assistant message, ready to replay."""
+    if message.provider != PROVIDER_ID:
+        return None
+    output = message.provider_data.get("output")
+    if not isinstance(output, list) or not output:
+        return None
+    items: list[dict[str, Any]] = []
+    for item in output:
+        if not isinstance(item, dict):
+            continue
+        # With store=false a reasoning item is only usable with its encrypted
+        # content; without it the API answers "item not found". A function call
+        # without its reasoning item is accepted, so dropping it is safe.
+        if item.get("type") == "reasoning" and not item.get("encrypted_content"):
+            continue
+        items.append(item)
+    return items
+
+
+def _assistant_items(message: Message) -> list[dict[str, Any]]:
+    """Output items built from generic blocks (history from another provider)."""
+    items: list[dict[str, Any]] = []
+    text: list[str] = []
+
+    def flush_text() -> None:
+        if text:
+            joined = "".join(text)
+            text.clear()
+            if joined:
+                items.append(
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": joined}],
+                    }
+                )
+
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            text.append(block.text)
+        elif isinstance(block, ToolCallBlock):
+            flush_text()
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": block.id,
+                    "name": block.name,
+                    "arguments": block.arguments or "{}",
+                }
+            )
+        elif isinstance(block, ToolResultBlock):
+            flush_text()
+            items.append(_function_call_output(block))
+        # Thinking from another provider has no encrypted content OpenAI can use.
+    flush_text()
+    return items
+
+
+# -- stream normalization --------------------------------------------------------------------
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_from(raw: object) -> Usage:
+    """A ``Usage`` from a Responses ``usage`` object (zeros when absent)."""
+    if not isinstance(raw, Mapping):
+        return Usage()
+    input_tokens = _int(raw.get("input_tokens"))
+    output_tokens = _int(raw.get("output_tokens"))
+    input_details = raw.get("input_tokens_details")
+    output_details = raw.get("output_tokens_details")
+    cached = _int(input_details.get("cached_tokens")) if isinstance(input_details, Mapping) else 0
+    reasoning = (
+        _int(output_details.get("reasoning_tokens")) if isinstance(output_details, Mapping) else 0
+    )
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        thinking_tokens=reasoning,
+        cached_tokens=cached,
+        total_tokens=_int(raw.get("total_tokens")) or input_tokens + output_tokens,
+    )
+
+
+class _ToolCall:
+    __slots__ = ("done", "ordinal", "streamed")
+
+    def __init__(self, ordinal: int) -> None:
+        self.ordinal = ordinal
+        self.streamed = False
+        self.done = False
+
+
+class ResponsesNormalizer(Normalizer):
+    """Responses API stream events to normalized events.
+
+    Events are dispatched on the JSON ``type`` (the SSE ``event:`` name only as
+    a fallback); ``sequence_number`` is not needed and may be absent (2025-03
+    recordings). Unknown event types are ignored.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_final_errors",
+        "_items",
+        "_model",
+        "_refused",
+        "_started",
+        "_text_streamed",
+        "_thinking_key",
+    )
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._started = False
+        self._calls: dict[int, _ToolCall] = {}  # by output_index
+        self._items: dict[int, dict[str, Any]] = {}  # finished items by output_index
+        self._text_streamed: set[tuple[int, int]] = set()
+        self._thinking_key: tuple[str, int, int] | None = None
+        self._refused = False
+        self._final_errors: list[Error] = []
+
+    def retryable(self, error: Error) -> bool | None:
+        """False for an error this stream reported with a code retrying cannot fix.
+
+        ``insufficient_quota`` arrives as a 429-like rate limit, but waiting does
+        not help. None leaves the decision to the error category. (Hook for the
+        shared retry logic; see the module's report.)
+        """
+        return False if any(e is error for e in self._final_errors) else None
+
+    def _error(self, payload: dict[str, Any]) -> Error:
+        error = error_from_payload(payload, "server")
+        inner = payload.get("error")
+        codes = {inner.get("code"), inner.get("type")} if isinstance(inner, dict) else set()
+        if NON_RETRYABLE_CODES.intersection(c for c in codes if isinstance(c, str)):
+            self._final_errors.append(error)
+        return error
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            return [Error("server", f"malformed JSON in the stream: {event.data[:120]!r}")]
+        if not isinstance(data, dict):
+            return [Error("server", f"unexpected stream data: {event.data[:120]!r}")]
+        kind = data.get("type") or event.event
+        out: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            response = data.get("response")
+            model = response.get("model") if isinstance(response, dict) else None
+            out.append(Start(model if isinstance(model, str) and model else self._model))
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, data, out)
+        return out
+
+    # -- content ---------------------------------------------------------------------------
+
+    def _on_text_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        output_index = _int(data.get("output_index"))
+        self._text_streamed.add((output_index, _int(data.get("content_index"))))
+        delta = data.get("delta")
+        if isinstance(delta, str) and delta:
+            out.append(TextDelta(output_index, delta))
+
+    def _on_text_done(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        # Servers that send only the finished text still get it shown.
+        output_index = _int(data.get("output_index"))
+        key = (output_index, _int(data.get("content_index")))
+        text = data.get("text")
+        if key not in self._text_streamed and isinstance(text, str) and text:
+            self._text_streamed.add(key)
+            out.append(TextDelta(output_index, text))
+
+    def _on_refusal_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        self._refused = True
+        delta = data.get("delta")
+        if isinstance(delta, str) and delta:
+            out.append(TextDelta(_int(data.get("output_index")), delta))
+
+    def _on_summary_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        self._thinking(data, "summary", _int(data.get("summary_index")), out)
+
+    def _on_reasoning_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        self._thinking(data, "text", _int(data.get("content_index")), out)
+
+    def _thinking(self, data: dict[str, Any], kind: str, part: int, out: list[StreamEvent]) -> None:
+        delta = data.get("delta")
+        if not isinstance(delta, str) or not delta:
+            return
+        output_index = _int(data.get("output_index"))
+        key = (kind, output_index, part)
+        if self._thinking_key is not None and key != self._thinking_key:
+            # Summary parts are separate paragraphs, often each with its own
+            # bold heading; without a blank line they would run together.
+            delta = "\n\n" + delta
+        self._thinking_key = key
+        out.append(ThinkingDelta(output_index, delta))
+
+    # -- tool calls ------------------------------------------------------------------------
+
+    def _on_item_added(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        item = data.get("item")
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            self._start_call(_int(data.get("output_index")), item, out)
+
+    def _start_call(
+        self, output_index: int, item: dict[str, Any], out: list[StreamEvent]
+    ) -> _ToolCall:
+        call = self._calls.get(output_index)
+        if call is not None:
+            return call
+        call = _ToolCall(len(self._calls))
+        self._calls[output_index] = call
+        call_id = item.get("call_id") or item.get("id") or f"call_{call.ordinal}"
+        out.append(ToolCallStart(call.ordinal, str(call_id), str(item.get("name") or "")))
+        arguments = item.get("arguments")
+        if isinstance(arguments, str) and arguments:
+            call.streamed = True
+            out.append(ToolCallDelta(call.ordinal, arguments))
+        return call
+
+    def _on_arguments_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        call = self._calls.get(_int(data.get("output_index")))
+        delta = data.get("delta")
+        if call is None or call.done or not isinstance(delta, str) or not delta:
+            return
+        call.streamed = True
+        out.append(ToolCallDelta(call.ordinal, delta))
+
+    def _on_arguments_done(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        call = self._calls.get(_int(data.get("output_index")))
+        if call is not None:
+            self._finish_call(call, data.get("arguments"), out)
+
+    def _finish_call(self, call: _ToolCall, arguments: object, out: list[StreamEvent]) -> None:
+        if call.done:
+            return
+        if not call.streamed and isinstance(arguments, str) and arguments:
+            call.streamed = True
+            out.append(ToolCallDelta(call.ordinal, arguments))
+        call.done = True
+        out.append(ToolCallDone(call.ordinal))
+
+    def _on_item_done(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        item = data.get("item")
+        if not isinstance(item, dict):
+            return
+        output_index = _int(data.get("output_index"))
+        # The finished item, not the `.added` copy: only this one has the final
+        # encrypted_content and summary of a reasoning item.
+        self._items[output_index] = item
+        if item.get("type") == "function_call":
+            call = self._start_call(output_index, item, out)
+            self._finish_call(call, item.get("arguments"), out)
+
+    def _close_calls(self, out: list[StreamEvent]) -> None:
+        for call in self._calls.values():
+            if not call.done:
+                call.done = True
+                out.append(ToolCallDone(call.ordinal))
+
+    # -- terminal events -------------------------------------------------------------------
+
+    def _on_completed(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        response = data.get("response")
+        response = response if isinstance(response, dict) else {}
+        status = response.get("status")
+        finish: FinishReason
+        if status == "incomplete" or data.get("type") == "response.incomplete":
+            details = response.get("incomplete_details")
+            reason = details.get("reason") if isinstance(details, dict) else None
+            finish = _INCOMPLETE.get(str(reason), "unknown")
+        elif self._refused:
+            finish = "content_filter"
+        elif self._calls or _has_function_call(response.get("output")):
+            finish = "tool_use"
+        else:
+            finish = "stop"
+        self._close_calls(out)
+        out.append(Done(finish, usage_from(response.get("usage")), self._provider_data(response)))
+
+    def _provider_data(self, response: dict[str, Any]) -> dict[str, Any]:
+        items = [self._items[index] for index in sorted(self._items)]
+        if not items:
+            output = response.get("output")
+            if isinstance(output, list):
+                items = [item for item in output if isinstance(item, dict)]
+        data: dict[str, Any] = {}
+        response_id = response.get("id")
+        if isinstance(response_id, str) and response_id:
+            data["response_id"] = response_id
+        if items:
+            data["output"] = items
+        if self._refused:
+            data["refusal"] = True
+        return data
+
+    def _on_failed(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        response = data.get("response")
+        error = response.get("error") if isinstance(response, dict) else None
+        if isinstance(error, dict) and error:
+            out.append(self._error({"error": error}))
+        else:
+            out.append(Error("server", "the response failed without an error message"))
+
+    def _on_error(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
+        nested = data.get("error")
+        if isinstance(nested, dict):
+            payload: dict[str, Any] = {"error": nested}
+        else:
+            # The flat shape: code/message/param beside "type": "error".
+            payload = {"error": {k: data.get(k) for k in ("code", "message", "param")}}
+        out.append(self._error(payload))
+
+    def finish(self, unterminated: bool) -> list[StreamEvent]:
+        # Every terminal event (completed/incomplete/failed/error) returns from
+        # `feed`, so reaching here means the body ended before the response did.
+        # In this API the finish reason and usage only arrive *in* the terminal
+        # event: unlike Chat Completions there is no earlier stop reason that
+        # would make a missing terminator harmless. An unterminated trailing
+        # event (no final blank line) is not dispatched, as the official SDKs do
+        # not dispatch it either; so the answer is reported as cut off, and the
+        # text already delivered stays delivered.
+        out: list[StreamEvent] = []
+        self._close_calls(out)
+        out.append(Error("network", "the stream ended before the response was complete"))
+        return out
+
+
+def _has_function_call(output: object) -> bool:
+    return isinstance(output, list) and any(
+        isinstance(item, dict) and item.get("type") == "function_call" for item in output
+    )
+
+
+_Handler = Callable[[ResponsesNormalizer, dict[str, Any], list[StreamEvent]], None]
+
+_HANDLERS: dict[str, _Handler] = {
+    "response.output_text.delta": ResponsesNormalizer._on_text_delta,
+    "response.output_text.done": ResponsesNormalizer._on_text_done,
+    "response.refusal.delta": ResponsesNormalizer._on_refusal_delta,
+    "response.reasoning_summary_text.delta": ResponsesNormalizer._on_summary_delta,
+    "response.reasoning_text.delta": ResponsesNormalizer._on_reasoning_delta,
+    "response.output_item.added": ResponsesNormalizer._on_item_added,
+    "response.output_item.done": ResponsesNormalizer._on_item_done,
+    "response.function_call_arguments.delta": ResponsesNormalizer._on_arguments_delta,
+    "response.function_call_arguments.done": ResponsesNormalizer._on_arguments_done,
+    "response.completed": ResponsesNormalizer._on_completed,
+    "response.incomplete": ResponsesNormalizer._on_completed,
+    "response.failed": ResponsesNormalizer._on_failed,
+    "error": ResponsesNormalizer._on_error,
+}

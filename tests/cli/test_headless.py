@@ -1,0 +1,251 @@
+"""``ikigai -p`` end to end: a real subprocess against the loopback fake server."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai
+from tests.fakeserver import FakeServer, Fault, Reply, Text, Thinking, ToolCall, http_error
+
+CONTRACT_FIELDS = {
+    "start": {"type", "model"},
+    "text_delta": {"type", "index", "text"},
+    "thinking_delta": {"type", "index", "text"},
+    "tool_call_start": {"type", "index", "id", "name"},
+    "tool_call_delta": {"type", "index", "arguments"},
+    "tool_call_done": {"type", "index"},
+    "done": {"type", "finish_reason", "usage", "provider_data"},
+    "error": {"type", "category", "message", "http_status", "retry_after_ms"},
+}
+USAGE_FIELDS = {"input_tokens", "output_tokens", "thinking_tokens", "cached_tokens", "total_tokens"}
+
+
+def chat_args(server: FakeServer, *more: str) -> list[str]:
+    return [
+        "--model",
+        "openai-chat/fake-model",
+        "--base-url",
+        server.base_url("openai-chat"),
+        *more,
+    ]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
+
+
+def test_text_output_streams_the_answer_only(fake_server: FakeServer, env: dict[str, str]) -> None:
+    fake_server.enqueue(Reply(steps=[Thinking("secret reasoning"), Text("Hello, world")]))
+    result = run_ikigai(["-p", "hi", *chat_args(fake_server)], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"Hello, world\n"
+    assert b"secret" not in result.stdout + result.stderr
+    assert fake_server.requests[0].json["messages"] == [{"role": "user", "content": "hi"}]
+    assert fake_server.requests[0].headers["authorization"] == "Bearer sk-loopback"
+
+
+def test_jsonl_output_has_the_contract_fields(fake_server: FakeServer, env: dict[str, str]) -> None:
+    fake_server.enqueue(
+        Reply(
+            steps=[Thinking("think"), Text("Hi"), ToolCall("grep", {"regex": "x"})],
+            usage={"input_tokens": 3, "output_tokens": 4},
+        )
+    )
+    result = run_ikigai(["-p", "hi", "--output", "jsonl", *chat_args(fake_server)], env)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert events[0] == {"type": "start", "model": "fake-model"}
+    assert events[-1]["type"] == "done"
+    for event in events:
+        assert set(event) == CONTRACT_FIELDS[event["type"]], event
+    done = events[-1]
+    assert set(done["usage"]) == USAGE_FIELDS
+    assert (done["usage"]["input_tokens"], done["usage"]["output_tokens"]) == (3, 4)
+    assert done["finish_reason"] == "tool_use"
+    text = "".join(e["text"] for e in events if e["type"] == "text_delta")
+    assert text == "Hi"
+    args = "".join(e["arguments"] for e in events if e["type"] == "tool_call_delta")
+    assert json.loads(args) == {"regex": "x"}
+    assert [e["type"] for e in events].count("tool_call_done") == 1
+
+
+def test_stdin_is_appended_to_the_prompt(fake_server: FakeServer, env: dict[str, str]) -> None:
+    fake_server.enqueue(Reply(steps=[Text("ok")]))
+    result = run_ikigai(["-p", "Summarize:", *chat_args(fake_server)], env, stdin=b"file body\n")
+    assert result.returncode == 0, result.stderr
+    content = fake_server.requests[0].json["messages"][-1]["content"]
+    assert content == "Summarize:\n\nfile body\n"
+
+
+def test_several_megabytes_from_stdin(fake_server: FakeServer, env: dict[str, str]) -> None:
+    fake_server.enqueue(Reply(steps=[Text("read it")]))
+    big = ("line of text é\n" * 400_000).encode()
+    result = run_ikigai(["-p", "count", *chat_args(fake_server)], env, stdin=big)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"read it\n"
+    assert fake_server.requests[0].json["messages"][-1]["content"] == "count\n\n" + big.decode()
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n"])
+def test_empty_prompt_is_a_usage_error(env: dict[str, str], prompt: str) -> None:
+    result = run_ikigai(["-p", prompt, "--model", "openai-chat/x"], env)
+    assert result.returncode == 2
+    assert b"prompt is empty" in result.stderr
+
+
+def test_missing_api_key_names_the_variable(tmp_path: Path) -> None:
+    result = run_ikigai(["-p", "hi", "--model", "claude-sonnet-4-5"], clean_env(tmp_path))
+    assert result.returncode == 2
+    assert b"ANTHROPIC_API_KEY" in result.stderr
+    assert result.stdout == b""
+
+
+def test_unknown_profile_lists_valid_ones(env: dict[str, str]) -> None:
+    result = run_ikigai(["-p", "hi", "--profile", "nope"], env)
+    assert result.returncode == 2
+    assert b"unknown profile 'nope' (profiles: default)" in result.stderr
+
+
+def test_unknown_provider_lists_valid_ones(env: dict[str, str]) -> None:
+    result = run_ikigai(["-p", "hi", "--model", "mistral-large"], env)
+    assert result.returncode == 2
+    assert b"openai, openai-chat, anthropic, google" in result.stderr
+
+
+def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[profiles.default]\nthinking = 'lots'\n", encoding="utf-8")
+    result = run_ikigai(["-p", "hi"], clean_env(tmp_path, OPENAI_API_KEY="k"))
+    assert result.returncode == 2
+    line = result.stderr.decode().strip()
+    assert str(config) in line and "profiles.default.thinking" in line
+    assert len(line.splitlines()) == 1
+
+
+def test_bad_flag_value_is_a_usage_error(env: dict[str, str]) -> None:
+    result = run_ikigai(["-p", "hi", "--max-turns", "0"], env)
+    assert result.returncode == 2
+    assert b"--max-turns" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("reply", "category"),
+    [
+        (http_error(400), "invalid_arg"),
+        (http_error(401), "auth"),
+        (http_error(403), "auth"),
+        (http_error(404), "not_found"),
+        (http_error(429, retry_after="3600"), "rate_limit"),
+    ],
+)
+def test_http_errors_exit_1_with_one_line(
+    fake_server: FakeServer, env: dict[str, str], reply: Reply, category: str
+) -> None:
+    fake_server.enqueue(reply)
+    result = run_ikigai(["-p", "hi", *chat_args(fake_server)], env)
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"ikigai: error: {category}")
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize("status", [500, 503, 529])
+def test_server_errors_are_retried_then_reported(
+    fake_server: FakeServer, env: dict[str, str], status: int
+) -> None:
+    fake_server.enqueue(
+        http_error(status, retry_after_ms="10"), http_error(status, retry_after_ms="10")
+    )
+    result = run_ikigai(["-p", "hi", *chat_args(fake_server)], env)
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("ikigai: retrying 1/1 in 0.0 s: server")
+    assert lines[-1].startswith("ikigai: error: server")
+    assert len(fake_server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "category"),
+    [
+        (Fault("reset", after_events=5), "network"),
+        (Fault("cut", after_events=5), "network"),
+        (Fault("malformed", after_events=5), "server"),
+        (Fault("error_event", after_events=5), None),
+        (Fault("stall", after_events=5, seconds=5), "timeout"),
+    ],
+)
+def test_stream_faults_keep_partial_text(
+    fake_server: FakeServer, tmp_path: Path, fault: Fault, category: str | None
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[providers.openai-chat]\nmax_retries = 1\ntimeout = 0.5\n", encoding="utf-8")
+    env = clean_env(tmp_path, OPENAI_API_KEY="k")
+    answer = "The partial answer arrives piece by piece."
+    fake_server.enqueue(Reply(steps=[Text(answer)], fault=fault))
+    for output in ("text", "jsonl"):
+        if output == "jsonl":
+            fake_server.enqueue(Reply(steps=[Text(answer)], fault=fault))
+        result = run_ikigai(["-p", "hi", "--output", output, *chat_args(fake_server)], env)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.decode().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("ikigai: error: " + (category or ""))
+        if output == "text":
+            printed = result.stdout.decode().rstrip("\n")
+            assert printed and answer.startswith(printed)
+        else:
+            events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+            assert events[0]["type"] == "start"
+            assert events[-1]["type"] == "error"
+            assert any(e["type"] == "text_delta" for e in events)
+
+
+def test_escape_sequences_are_neutralized_on_a_terminal(
+    fake_server: FakeServer, env: dict[str, str]
+) -> None:
+    fake_server.enqueue(Reply(steps=[Text("red \x1b[31mtext\x1b]0;title\x07 bell\r\n")]))
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "tui", "-p", "hi", *chat_args(fake_server)],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
+        os.close(terminal)
+        terminal = -1
+        output = b""
+        while True:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            output += data
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    assert process.returncode == 0, process.stderr
+    assert b"\x1b" not in output and b"\x07" not in output
+    assert b"\\x1b[31mtext" in output
+
+
+def test_jsonl_output_is_not_altered(fake_server: FakeServer, env: dict[str, str]) -> None:
+    fake_server.enqueue(Reply(steps=[Text("a\x1b[31mb")]))
+    result = run_ikigai(["-p", "hi", "--output", "jsonl", *chat_args(fake_server)], env)
+    events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert "".join(e["text"] for e in events if e["type"] == "text_delta") == "a\x1b[31mb"

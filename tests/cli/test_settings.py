@@ -1,0 +1,182 @@
+"""Configuration: file, environment, flags, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.config_schema import Settings
+from tui.settings import ConfigError, load_settings, resolve_run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("IKIGAI_") or name.endswith("_API_KEY"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_documents_and_loads_every_section() -> None:
+    settings, _ = load_settings(ROOT / "config.example.toml")
+    assert settings["default_profile"] == "default"
+    assert settings["profiles"]["default"]["thinking"] == "med"
+    assert settings["providers"]["openai-chat"]["base_url"] == "http://localhost:11434/v1"
+    assert settings["tools"]["bash"] == "ask"
+    assert settings["keys"]["cancel"] == "escape"
+    assert settings["storage"]["path"]
+    fields = set(Settings.model_fields)
+    text = (ROOT / "config.example.toml").read_text()
+    for name in fields:
+        assert name in text, f"config.example.toml does not document {name}"
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[profiles.default]\nmodel = "openai-chat/a"\nthinking = "low"\n')
+    monkeypatch.setenv("IKIGAI_PROFILES__DEFAULT__THINKING", "high")
+    settings, _ = load_settings(path)
+    assert settings["profiles"]["default"]["thinking"] == "high"
+    assert settings["profiles"]["default"]["model"] == "openai-chat/a"
+
+
+def test_ikigai_config_variable_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, 'default_profile = "x"\n[profiles.x]\nmodel = "claude-a"\n')
+    monkeypatch.setenv("IKIGAI_CONFIG", str(path))
+    settings, found = load_settings()
+    assert (found, settings["default_profile"]) == (path, "x")
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'default_profile = "a"\n[profiles.a\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(path) in str(info.value)
+    assert "line 2" in str(info.value)
+
+
+def test_unknown_key_names_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "[profiles.default]\nmodle = 'x'\n")
+    with pytest.raises(ConfigError, match=r"profiles\.default\.modle: unknown key"):
+        load_settings(path)
+
+
+def test_bad_value_names_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "[tools]\nbash = 'sometimes'\n")
+    with pytest.raises(ConfigError, match=r"tools\.bash"):
+        load_settings(path)
+
+
+def test_bad_environment_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IKIGAI_MAX_TURNS", "zero")
+    with pytest.raises(ConfigError, match="environment variable IKIGAI_MAX_TURNS"):
+        load_settings(write(tmp_path, ""))
+
+
+def test_unknown_provider_section(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown provider.*openai-chat"):
+        load_settings(write(tmp_path, "[providers.mistral]\ntimeout = 3\n"))
+
+
+def test_resolve_profile_flags_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'default_profile = "a"\n[profiles.a]\nmodel = "claude-x"\nsystem_prompt = "sys"\n'
+        "[providers.anthropic]\ntimeout = 7\nheaders = { X-A = '1' }\n",
+    )
+    settings, _ = load_settings(path)
+    run = resolve_run(settings, env={"ANTHROPIC_API_KEY": "sk-test"})
+    assert (run.provider, run.model, run.system_prompt) == ("anthropic", "claude-x", "sys")
+    assert run.options.api_key == "sk-test"
+    assert run.options.read_timeout == 7
+    assert run.options.headers == {"X-A": "1"}
+    assert run.options.base_url == "https://api.anthropic.com"
+    flagged = resolve_run(
+        settings,
+        model="openai-chat/llama3",
+        thinking="high",
+        base_url="http://127.0.0.1:8080/v1",
+        env={"OPENAI_API_KEY": "k"},
+    )
+    assert (flagged.provider, flagged.model, flagged.thinking) == ("openai-chat", "llama3", "high")
+    assert flagged.options.base_url == "http://127.0.0.1:8080/v1"
+
+
+def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
+    settings, _ = load_settings(write(tmp_path, "[profiles.work]\n[profiles.home]\n"))
+    with pytest.raises(ConfigError, match=r"unknown profile 'nope' \(profiles: home, work\)"):
+        resolve_run(settings, profile="nope", env={})
+
+
+def test_missing_key_names_the_variable(tmp_path: Path) -> None:
+    settings, _ = load_settings(write(tmp_path, ""))
+    with pytest.raises(ConfigError, match="GEMINI_API_KEY or GOOGLE_API_KEY"):
+        resolve_run(settings, model="google/gemini-2.5-pro", env={})
+    run = resolve_run(settings, model="google/gemini-2.5-pro", env={"GOOGLE_API_KEY": "g"})
+    assert run.options.api_key == "g"
+
+
+def test_empty_key_variable_means_no_key_needed(tmp_path: Path) -> None:
+    path = write(tmp_path, "[providers.openai-chat]\napi_key_env = ''\n")
+    settings, _ = load_settings(path)
+    run = resolve_run(settings, model="openai-chat/llama3", env={})
+    assert run.options.api_key is None
+
+
+def test_unknown_provider_in_model(tmp_path: Path) -> None:
+    settings, _ = load_settings(write(tmp_path, ""))
+    with pytest.raises(ConfigError, match="openai, openai-chat, anthropic, google"):
+        resolve_run(settings, model="mistral-large", env={})
+
+
+def test_validated_config_is_cached_until_file_or_environment_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, '[profiles.default]\nmodel = "openai-chat/a"\n')
+    probe = (
+        "import sys; from tui.settings import load_settings; "
+        "c, _ = load_settings(sys.argv[1]); "
+        "print(c['profiles']['default']['model'], 'pydantic' in sys.modules)"
+    )
+
+    def run() -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=True,
+        )
+        return result.stdout.strip()
+
+    assert run() == "openai-chat/a True"
+    assert run() == "openai-chat/a False"
+    path.write_text('[profiles.default]\nmodel = "openai-chat/b"\n', encoding="utf-8")
+    assert run() == "openai-chat/b True"
+    monkeypatch.setenv("IKIGAI_PROFILES__DEFAULT__MODEL", "openai-chat/c")
+    assert run() == "openai-chat/c True"
+    assert run() == "openai-chat/c False"
+    path.write_text("[profiles.default]\nmodel = 3\n", encoding="utf-8")
+    monkeypatch.delenv("IKIGAI_PROFILES__DEFAULT__MODEL")
+    with pytest.raises(subprocess.CalledProcessError):
+        run()
