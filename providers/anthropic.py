@@ -182,6 +182,8 @@ class AnthropicProvider(HttpProvider):
                 }
                 for tool in request.tools
             ]
+            if not request.allow_tool_calls:
+                body["tool_choice"] = {"type": "none"}
         body.update(thinking)
         return body
 

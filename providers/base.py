@@ -35,7 +35,10 @@ from providers.sse import SSEDecoder, SSEEvent
 class Provider(Protocol):
     """Anything that can stream a response to a ``Request``."""
 
-    id: str
+    @property
+    def id(self) -> str:
+        """The provider id (``openai``, ``anthropic``, ...)."""
+        ...
 
     def stream(self, request: Request) -> AsyncIterator[ProviderEvent]:
         """Yield ``start``, content events, then one ``done`` or ``error``."""

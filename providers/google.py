@@ -173,6 +173,8 @@ class GoogleProvider(HttpProvider):
                     ]
                 }
             ]
+            if not request.allow_tool_calls:
+                body["toolConfig"] = {"functionCallingConfig": {"mode": "NONE"}}
         config: dict[str, Any] = {}
         if request.max_output_tokens:
             config["maxOutputTokens"] = request.max_output_tokens

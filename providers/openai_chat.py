@@ -88,6 +88,8 @@ class OpenAIChatProvider(HttpProvider):
                 }
                 for tool in request.tools
             ]
+            if not request.allow_tool_calls:
+                body["tool_choice"] = "none"
         if request.thinking and takes_reasoning_effort(request.model):
             body["reasoning_effort"] = _EFFORT[request.thinking]
         if request.max_output_tokens:

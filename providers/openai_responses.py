@@ -169,6 +169,8 @@ class OpenAIResponsesProvider(HttpProvider):
                 }
                 for tool in request.tools
             ]
+            if not request.allow_tool_calls:
+                body["tool_choice"] = "none"
         if spec.thinking != "none":
             # Reasoning models produce reasoning items whatever the level; they
             # can only be replayed statelessly with their encrypted content.

@@ -114,3 +114,5 @@ class Request:
     tools: list[ToolSpec] = field(default_factory=list)
     thinking: ThinkingLevel | None = None
     max_output_tokens: int | None = None
+    allow_tool_calls: bool = True
+    """False keeps the tool definitions (history may refer to them) but asks for a plain answer."""

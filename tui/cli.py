@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["history"]:
+        from tui.run import history_command
+
+        return history_command(args_list[1:])
+    if args_list[:1] == ["export"]:
+        from tui.run import export_command
+
+        return export_command(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:

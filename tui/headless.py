@@ -19,7 +19,7 @@ import sys
 from typing import TextIO
 
 from providers.events import Error, Retry, TextDelta
-from tui.turns import RunnerEvent
+from tui.turns import Interrupted, RunnerEvent, ToolRun, UserPrompt
 
 # C0 controls (but tab and newline), DEL and C1 controls, shown as visible
 # symbols so a model cannot move the cursor, retitle or recolour the terminal.
@@ -46,6 +46,8 @@ class HeadlessWriter:
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
+        if kind is UserPrompt or kind is Interrupted or kind is ToolRun:
+            return
         if kind is Retry:
             assert isinstance(event, Retry)
             self.stderr.write(f"ikigai: {event.describe()} ({event.message})\n")

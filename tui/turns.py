@@ -2,7 +2,7 @@
 
 Shared by the headless mode and the full-screen app. It never touches the
 screen or stdout: every event goes to an ``EventSink`` (the headless writer, or
-the app's message bus), and persistence goes through an optional ``Journal``.
+the app's message bus); storage subscribes to the same events.
 The runner owns the conversation history (a list of ``Message``) so the next
 prompt continues where this one ended.
 """
@@ -46,31 +46,47 @@ class ToolResultEvent:
         }
 
 
-RunnerEvent = ProviderEvent | ToolResultEvent
+@dataclass(frozen=True, slots=True)
+class UserPrompt:
+    """The user's prompt; published (and so stored) before the request is sent."""
+
+    text: str
+    type: str = "user_prompt"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "user_prompt", "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """The turn was cancelled; what arrived so far is kept."""
+
+    type: str = "interrupted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "interrupted"}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRun:
+    """A tool call the client is about to run (after the response that asked for it)."""
+
+    id: str
+    name: str
+    arguments: str
+    type: str = "tool_run"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "tool_run", "id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+RunnerEvent = ProviderEvent | ToolResultEvent | UserPrompt | Interrupted | ToolRun
 EventSink = Callable[[int, RunnerEvent], Awaitable[None] | None]
-"""Receives ``(response_number, event)``; response numbers start at 1."""
+"""Receives ``(response_number, event)``; response numbers start at 1 (0 for the prompt).
 
-
-class ResponseRecorder(Protocol):
-    """Persists one streaming response (see ``storage.recorder``)."""
-
-    async def feed(self, event: ProviderEvent) -> None: ...
-
-    async def interrupt(self) -> None: ...
-
-
-class Journal(Protocol):
-    """Where a turn is written down as it happens."""
-
-    async def user_message(self, text: str) -> None:
-        """Called before the request is sent."""
-
-    def response_recorder(self, response_number: int) -> ResponseRecorder:
-        """A recorder for the next response."""
-        ...
-
-    async def tool_result(self, result: ToolResultEvent) -> None:
-        """Called when a tool finished."""
+A sink that returns an awaitable is awaited before the runner goes on, which
+is how a storage subscriber commits the prompt before the request is sent.
+"""
 
 
 class ToolRunner(Protocol):
@@ -110,75 +126,93 @@ class TurnRunner:
         sink: EventSink,
         *,
         history: list[Message] | None = None,
-        journal: Journal | None = None,
         tools: ToolRunner | None = None,
     ) -> None:
         self.provider = provider
         self.settings = settings
         self.sink = sink
         self.history: list[Message] = history if history is not None else []
-        self.journal = journal
         self.tools = tools
         self.partial: Message | None = None
 
-    def request(self, *, with_tools: bool = True) -> Request:
+    def request(self, *, allow_tool_calls: bool = True) -> Request:
         """The request for the history as it stands."""
         return Request(
             model=self.settings.model,
             messages=list(self.history),
             system=self.settings.system,
-            tools=list(self.settings.tools) if with_tools else [],
+            tools=list(self.settings.tools),
             thinking=self.settings.thinking,
             max_output_tokens=self.settings.max_output_tokens,
+            allow_tool_calls=allow_tool_calls,
         )
 
+    async def _emit(self, response_number: int, event: RunnerEvent) -> None:
+        pending = self.sink(response_number, event)
+        if pending is not None:
+            await pending
+
     async def run(self, prompt: str) -> TurnOutcome:
-        """Answer ``prompt``; cancellation keeps (and records) what arrived."""
+        """Answer ``prompt``; cancellation keeps (and publishes) what arrived.
+
+        The loop ends when a response asks for no tools. The last response that
+        ``max_turns`` allows is requested with tool calls disabled, so the model
+        answers with what it has.
+        """
         self.history.append(Message.user(prompt))
-        if self.journal is not None:
-            await self.journal.user_message(prompt)
+        await self._emit(0, UserPrompt(prompt))
         responses = 0
-        while True:
-            responses += 1
-            last = responses >= self.settings.max_turns
-            builder = AssistantBuilder(self.provider.id)
-            recorder = (
-                self.journal.response_recorder(responses) if self.journal is not None else None
-            )
-            try:
-                async for event in self.provider.stream(self.request(with_tools=not last)):
+        builder: AssistantBuilder | None = None
+        try:
+            while True:
+                responses += 1
+                last = responses >= self.settings.max_turns
+                builder = AssistantBuilder(self.provider.id)
+                sink = self.sink
+                request = self.request(allow_tool_calls=not last)
+                async for event in self.provider.stream(request):
                     builder.add(event)
-                    if recorder is not None:
-                        await recorder.feed(event)
-                    pending = self.sink(responses, event)
+                    pending = sink(responses, event)
                     if pending is not None:
                         await pending
-            except asyncio.CancelledError:
+                if builder.error is not None:
+                    self._keep_partial(builder)
+                    return TurnOutcome("error", responses, builder.error)
+                message = builder.message()
+                self.history.append(message)
+                builder = None
+                calls = message.tool_calls()
+                if not calls or self.tools is None:
+                    return TurnOutcome("complete", responses)
+                if last:
+                    return TurnOutcome("max_turns", responses)
+                await self._run_tools(responses, message)
+        except asyncio.CancelledError:
+            if builder is not None:
                 self._keep_partial(builder)
-                if recorder is not None:
-                    await asyncio.shield(recorder.interrupt())
-                raise
-            if builder.error is not None:
-                self._keep_partial(builder)
-                return TurnOutcome("error", responses, builder.error)
-            message = builder.message()
-            self.history.append(message)
-            calls = message.tool_calls()
-            if not calls or self.tools is None:
-                return TurnOutcome("complete", responses)
-            if last:
-                return TurnOutcome("max_turns", responses)
-            await self._run_tools(responses, message)
+            await asyncio.shield(self._emit(responses, Interrupted()))
+            raise
 
     async def _run_tools(self, response_number: int, message: Message) -> None:
         assert self.tools is not None
-        results = await self.tools.run_calls(message)
+        for call in message.tool_calls():
+            await self._emit(response_number, ToolRun(call.id, call.name, call.arguments))
+        try:
+            results = await self.tools.run_calls(message)
+        except asyncio.CancelledError:
+            # The model's next request must answer every call it made.
+            self.history.append(
+                Message(
+                    role="tool",
+                    content=[
+                        ToolResultBlock(c.id, c.name, "Interrupted by the user.", is_error=True)
+                        for c in message.tool_calls()
+                    ],
+                )
+            )
+            raise
         for result in results:
-            if self.journal is not None:
-                await self.journal.tool_result(result)
-            pending = self.sink(response_number, result)
-            if pending is not None:
-                await pending
+            await self._emit(response_number, result)
         self.history.append(
             Message(
                 role="tool",

@@ -36,6 +36,7 @@ def run_ikigai(
     *,
     stdin: bytes | None = None,
     timeout: float = 60,
+    cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[bytes]:
     """``ikigai ARGS`` with stdin from ``stdin`` (a closed pipe when None)."""
     return subprocess.run(
@@ -44,5 +45,5 @@ def run_ikigai(
         capture_output=True,
         env=env,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
     )

@@ -23,6 +23,7 @@ CONTRACT_FIELDS = {
     "tool_call_done": {"type", "index"},
     "done": {"type", "finish_reason", "usage", "provider_data"},
     "error": {"type", "category", "message", "http_status", "retry_after_ms"},
+    "tool_result": {"type", "id", "name", "ok", "output"},
 }
 USAGE_FIELDS = {"input_tokens", "output_tokens", "thinking_tokens", "cached_tokens", "total_tokens"}
 
@@ -55,26 +56,36 @@ def test_text_output_streams_the_answer_only(fake_server: FakeServer, env: dict[
 def test_jsonl_output_has_the_contract_fields(fake_server: FakeServer, env: dict[str, str]) -> None:
     fake_server.enqueue(
         Reply(
-            steps=[Thinking("think"), Text("Hi"), ToolCall("grep", {"regex": "x"})],
+            steps=[Thinking("think"), Text("Hi"), ToolCall("glob", {"pattern": "*.toml"})],
             usage={"input_tokens": 3, "output_tokens": 4},
-        )
+        ),
+        Reply(steps=[Text("Found it.")]),
     )
     result = run_ikigai(["-p", "hi", "--output", "jsonl", *chat_args(fake_server)], env)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    types = [e["type"] for e in events]
     assert events[0] == {"type": "start", "model": "fake-model"}
-    assert events[-1]["type"] == "done"
+    assert types.count("start") == 2 and types.count("done") == 2
+    assert types[-1] == "done"
     for event in events:
         assert set(event) == CONTRACT_FIELDS[event["type"]], event
-    done = events[-1]
-    assert set(done["usage"]) == USAGE_FIELDS
-    assert (done["usage"]["input_tokens"], done["usage"]["output_tokens"]) == (3, 4)
-    assert done["finish_reason"] == "tool_use"
+    first_done = events[types.index("done")]
+    assert set(first_done["usage"]) == USAGE_FIELDS
+    assert (first_done["usage"]["input_tokens"], first_done["usage"]["output_tokens"]) == (3, 4)
+    assert first_done["finish_reason"] == "tool_use"
+    assert events[-1]["finish_reason"] == "stop"
     text = "".join(e["text"] for e in events if e["type"] == "text_delta")
-    assert text == "Hi"
+    assert text == "HiFound it."
     args = "".join(e["arguments"] for e in events if e["type"] == "tool_call_delta")
-    assert json.loads(args) == {"regex": "x"}
-    assert [e["type"] for e in events].count("tool_call_done") == 1
+    assert json.loads(args) == {"pattern": "*.toml"}
+    assert types.count("tool_call_done") == 1
+    result_line = events[types.index("tool_result")]
+    call = events[types.index("tool_call_start")]
+    assert result_line["id"] == call["id"] and result_line["name"] == "glob"
+    assert result_line["ok"] is True
+    assert "pyproject.toml" in result_line["output"]
+    assert types.index("tool_result") == types.index("done") + 1
 
 
 def test_stdin_is_appended_to_the_prompt(fake_server: FakeServer, env: dict[str, str]) -> None:

@@ -94,7 +94,7 @@ def test_bad_environment_value_names_the_variable(
 
 
 def test_unknown_provider_section(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown provider.*openai-chat"):
+    with pytest.raises(ConfigError, match=r"unknown provider.*openai-chat"):
         load_settings(write(tmp_path, "[providers.mistral]\ntimeout = 3\n"))
 
 
