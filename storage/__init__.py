@@ -1,0 +1,48 @@
+"""SQLite persistence for ikigai: conversations, messages with JSON metadata,
+crash-safe recording of streaming answers, full-text search and export.
+
+Never imports the UI or provider wire modules (only ``providers.events``).
+"""
+
+from storage.errors import (
+    DatabaseAccessError,
+    DatabaseBusyError,
+    DatabaseCorruptError,
+    ForeignDatabaseError,
+    NotFoundError,
+    SchemaTooNewError,
+    StorageError,
+)
+from storage.models import (
+    MESSAGE_KINDS,
+    MESSAGE_STATUSES,
+    ConversationSummary,
+    MessageKind,
+    MessageStatus,
+    SearchHit,
+    StoredMessage,
+)
+from storage.paths import default_db_path, resolve_db_path
+from storage.recorder import TurnRecorder
+from storage.repository import Database
+
+__all__ = [
+    "MESSAGE_KINDS",
+    "MESSAGE_STATUSES",
+    "ConversationSummary",
+    "Database",
+    "DatabaseAccessError",
+    "DatabaseBusyError",
+    "DatabaseCorruptError",
+    "ForeignDatabaseError",
+    "MessageKind",
+    "MessageStatus",
+    "NotFoundError",
+    "SchemaTooNewError",
+    "SearchHit",
+    "StorageError",
+    "StoredMessage",
+    "TurnRecorder",
+    "default_db_path",
+    "resolve_db_path",
+]

@@ -1,0 +1,68 @@
+"""Value types returned by the repository and the vocabularies the schema enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+MessageKind = Literal[
+    "user",
+    "assistant",
+    "tool_call",
+    "tool_result",
+    "system",
+    "command",
+    "mark",
+    "rewind",
+    "clear",
+    "usage",
+    "interrupted",
+]
+MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
+
+MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
+MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One row of ``messages``; ``data`` is the decoded JSON metadata object."""
+
+    id: int
+    conversation_id: int
+    parent_id: int | None
+    kind: MessageKind
+    content: str
+    data: dict[str, Any]
+    status: MessageStatus
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation as listed in a browser: enough to show and pick it.
+
+    ``title`` is the name given by a rename, otherwise the first line of the
+    first user message (``None`` while there is none). ``model`` is the model of
+    the latest assistant message.
+    """
+
+    id: int
+    title: str | None
+    model: str | None
+    message_count: int
+    created_at: str
+    updated_at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message matching a full-text search, with a highlighted excerpt."""
+
+    conversation_id: int
+    message_id: int
+    title: str | None
+    snippet: str
+    kind: MessageKind
+    created_at: str
