@@ -198,13 +198,14 @@ class HttpProvider(ABC):
 
         Raises ``_FailedBeforeContent`` if it failed before delivering an event.
         """
-        client = self._client or shared_client()
+        url = self.url(request)
+        client = self._client or shared_client(url)
         payload = json.dumps(self.body(request), ensure_ascii=False).encode()
         order = _ContractOrder(request.model)
         try:
             async with client.stream(
                 "POST",
-                self.url(request),
+                url,
                 content=payload,
                 headers=self.headers(),
                 timeout=self.options.timeout(),
@@ -237,7 +238,7 @@ class HttpProvider(ABC):
         except _FailedBeforeContent:
             raise
         except (httpx.HTTPError, OSError) as exc:
-            error = errors.error_from_exception(exc, self.url(request))
+            error = errors.error_from_exception(exc, url)
             if not order.delivered:
                 raise _FailedBeforeContent(error, start=order.held_start) from exc
             yield [error]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,13 +40,25 @@ class ProviderOptions:
         )
 
 
-_clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+_clients: dict[tuple[int, bool], tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+_PROXY_VARIABLES = ("http_proxy", "all_proxy")
 
 
-def shared_client() -> httpx.AsyncClient:
-    """The client for the running event loop, created on first use."""
+def shared_client(url: str = "https://") -> httpx.AsyncClient:
+    """The client for the running event loop and ``url``'s scheme, created on first use.
+
+    Plain ``http://`` URLs (local servers such as Ollama or llama.cpp) get a
+    client without a TLS context: loading the CA bundle costs tens of
+    milliseconds per process and an ``http://`` connection never uses it. When
+    a proxy is configured for plain HTTP it may itself speak TLS, so then the
+    verifying client is used for both.
+    """
     loop = asyncio.get_running_loop()
-    entry = _clients.get(id(loop))
+    plain = url.startswith("http://") and not any(
+        os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES
+    )
+    key = (id(loop), plain)
+    entry = _clients.get(key)
     if entry is not None and entry[0] is loop and not entry[1].is_closed:
         return entry[1]
     client = httpx.AsyncClient(
@@ -53,16 +66,17 @@ def shared_client() -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=20, keepalive_expiry=60.0),
         trust_env=True,
         follow_redirects=False,
+        verify=not plain,
     )
-    _clients[id(loop)] = (loop, client)
+    _clients[key] = (loop, client)
     return client
 
 
 async def close_shared_client() -> None:
-    """Close the running loop's client (call before the loop ends)."""
-    entry = _clients.pop(id(asyncio.get_running_loop()), None)
-    if entry is not None:
-        await entry[1].aclose()
+    """Close the running loop's clients (call before the loop ends)."""
+    loop_id = id(asyncio.get_running_loop())
+    for key in [key for key in _clients if key[0] == loop_id]:
+        await _clients.pop(key)[1].aclose()
 
 
 def is_loopback_url(url: str) -> bool:

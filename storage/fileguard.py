@@ -26,9 +26,9 @@ _ADVICE = "It was left untouched; move it aside or choose another file with --db
 def check_file(path: Path) -> None:
     """Raise a ``StorageError`` if ``path`` cannot be an intact SQLite database.
 
-    A missing or empty file passes (SQLite creates the schema in it). So does a
-    file whose write-ahead log is not empty, because a checkpoint interrupted by
-    a crash legitimately leaves the main file shorter than its header says.
+    A missing or empty file passes (SQLite creates the schema in it). The size
+    check is skipped when a write-ahead log or journal could still complete the
+    file (a checkpoint interrupted by a crash leaves it shorter than its header).
     """
     parent = path.parent
     try:
@@ -52,7 +52,7 @@ def check_file(path: Path) -> None:
     if len(header) < _HEADER_SIZE or not header.startswith(_MAGIC):
         raise DatabaseCorruptError(f"{path} is not an SQLite database. {_ADVICE}", path)
     expected = _size_from_header(header)
-    if expected is not None and size < expected and not _wal_has_frames(path):
+    if expected is not None and size < expected and not _has_recovery_data(path):
         raise DatabaseCorruptError(
             f"{path} is truncated: its header describes {expected} bytes but the file "
             f"has {size}. {_ADVICE}",
@@ -73,12 +73,19 @@ def _size_from_header(header: bytes) -> int | None:
     return page_size * page_count
 
 
-def _wal_has_frames(path: Path) -> bool:
-    wal = path.with_name(path.name + "-wal")
-    try:
-        return wal.stat().st_size > 32
-    except OSError:
-        return False
+def _has_recovery_data(path: Path) -> bool:
+    """Whether a write-ahead log with frames or a hot rollback journal lies beside ``path``.
+
+    SQLite completes or undoes the interrupted write from it, so the main file
+    alone may legitimately disagree with its header.
+    """
+    for suffix, empty_size in (("-wal", 32), ("-journal", 0)):
+        try:
+            if path.with_name(path.name + suffix).stat().st_size > empty_size:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _access_error(path: Path, detail: str) -> DatabaseAccessError:

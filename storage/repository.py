@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast
 
 import aiosqlite
 
@@ -47,6 +47,11 @@ SELECT c.id, c.title, c.created_at, c.updated_at, c.data,
         ORDER BY m.id DESC LIMIT 1)
 FROM conversations AS c
 """
+SearchOrder = Literal["relevance", "newest"]
+_SEARCH_ORDER: dict[str, str] = {
+    "relevance": "messages_fts.rank, messages_fts.rowid DESC",
+    "newest": "messages_fts.rowid DESC",
+}
 _RETITLE_SQL = f"""
 UPDATE conversations SET title = (
     SELECT {AUTO_TITLE_SQL.replace("NEW.", "NEW_.")} FROM messages AS NEW_
@@ -321,11 +326,18 @@ class Database:
     # -- search and export --------------------------------------------------
 
     async def search(
-        self, text: str, limit: int = 20, *, highlight: tuple[str, str] = ("**", "**")
+        self,
+        text: str,
+        limit: int = 20,
+        *,
+        order: SearchOrder = "relevance",
+        highlight: tuple[str, str] = ("**", "**"),
     ) -> list[SearchHit]:
-        """Messages matching every word of ``text`` (last word as a prefix), best first.
+        """Messages matching every word of ``text`` (last word as a prefix).
 
         Any input is safe: words are quoted, never parsed as FTS5 syntax.
+        ``order="relevance"`` ranks by BM25; ``"newest"`` is cheaper when a
+        word matches most of a large history (see bench/storage.py).
         ``highlight`` surrounds the matched words in the snippet.
         """
         query = fts_query(text)
@@ -336,7 +348,7 @@ class Database:
             "snippet(messages_fts, 0, ?, ?, '…', 16), m.kind, m.created_at "
             "FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid "
             "JOIN conversations AS c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY rank, m.id DESC LIMIT ?",
+            f"WHERE messages_fts MATCH ? ORDER BY {_SEARCH_ORDER[order]} LIMIT ?",
             (highlight[0], highlight[1], query, limit),
         )
         return [

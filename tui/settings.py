@@ -30,6 +30,7 @@ from providers.request import ThinkingLevel
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 _SCHEMA_FILE = Path(__file__).with_name("config_schema.py")
+_NOT_SETTINGS = frozenset({"IKIGAI_CONFIG", "IKIGAI_DB"})  # read directly, not settings
 
 
 class ConfigError(Exception):
@@ -105,7 +106,7 @@ def _cache_key(path: Path, raw: bytes | None) -> str:
     digest.update(str(path).encode())
     digest.update(b"\0absent" if raw is None else b"\0" + raw)
     for name in sorted(os.environ):
-        if name.upper().startswith("IKIGAI_"):
+        if name.upper().startswith("IKIGAI_") and name.upper() not in _NOT_SETTINGS:
             digest.update(f"\0{name}={os.environ[name]}".encode())
     digest.update(_SCHEMA_FILE.read_bytes())
     return digest.hexdigest()

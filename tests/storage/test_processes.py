@@ -16,6 +16,7 @@ import pytest
 
 from providers.events import (
     Done,
+    ProviderEvent,
     Start,
     TextDelta,
     ThinkingDelta,
@@ -135,7 +136,7 @@ async def test_api_keys_never_reach_the_database_file(
         recorder = TurnRecorder(
             db, conversation, user, provider="openai", model="gpt-5", thinking_level="low"
         )
-        events = [
+        events: list[ProviderEvent] = [
             Start("gpt-5-2025-08-07"),
             ThinkingDelta(0, "**Listing files** I should call the shell tool."),
             ToolCallStart(0, "call_9f8e7d", "bash"),

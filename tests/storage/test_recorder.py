@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from providers.events import (
     Done,
     Error,
+    ProviderEvent,
     Retry,
     Start,
     TextDelta,
@@ -31,7 +33,7 @@ class FakeClock:
         return self.now
 
 
-def stored(raw: sqlite3.Connection, message_id: int | None) -> tuple[str, str, dict[str, object]]:
+def stored(raw: sqlite3.Connection, message_id: int | None) -> tuple[str, str, dict[str, Any]]:
     row = raw.execute(
         "SELECT content, status, data FROM messages WHERE id = ?", (message_id,)
     ).fetchone()
@@ -113,14 +115,15 @@ async def test_done_completes_with_usage_and_provider_data(
         "thinking_blocks": [{"type": "thinking", "signature": "EqQBCkgIARABGAIiQL"}],
         "message_id": "msg_01XFDUDYJgAACzvnptvVoYEL",
     }
-    for event in [
+    events: list[ProviderEvent] = [
         Start("claude-sonnet-4-5"),
         ThinkingDelta(0, "Let me think. "),
         ThinkingDelta(0, "Done thinking."),
         TextDelta(1, "The answer "),
         TextDelta(1, "is 42."),
         Done("stop", Usage(100, 20, 15, 80, 135), provider_data),
-    ]:
+    ]
+    for event in events:
         await recorder.record(event)
     assert recorder.status == "complete"
     content, status, data = stored(raw, recorder.message_id)
@@ -170,7 +173,7 @@ async def test_missing_values_are_omitted(db: Database, raw: sqlite3.Connection)
 
 async def test_tool_calls_go_to_data_and_rows(db: Database, raw: sqlite3.Connection) -> None:
     conversation, _, recorder = await new_turn(db)
-    events = [
+    events: list[ProviderEvent] = [
         Start("claude-sonnet-4-5"),
         TextDelta(0, "Let me look."),
         ToolCallStart(1, "toolu_A", "bash"),

@@ -160,6 +160,17 @@ async def test_search_finds_words_prefixes_and_reports_context(db: Database) -> 
     assert len(await db.search("the", limit=1)) == 1
 
 
+async def test_search_orders_by_relevance_or_newest(db: Database) -> None:
+    conversation = await db.create_conversation()
+    strong = await db.add_message(conversation, "user", "kiwi kiwi kiwi")
+    weak = await db.add_message(
+        conversation, "user", "kiwi is one word among many other words in this long text"
+    )
+    assert [hit.message_id for hit in await db.search("kiwi")] == [strong, weak]
+    newest = await db.search("kiwi", order="newest")
+    assert [hit.message_id for hit in newest] == [weak, strong]
+
+
 async def test_search_sees_streaming_updates(db: Database) -> None:
     conversation = await db.create_conversation()
     message = await db.add_message(conversation, "assistant", "first draft", status="streaming")
@@ -257,3 +268,22 @@ async def test_memory_database(tmp_path: object) -> None:
         conversation = await db.create_conversation()
         await db.add_message(conversation, "user", "in memory")
         assert len(await db.search("memory")) == 1
+
+
+def expected_title(content: str) -> str | None:
+    """The automatic title rule, written independently of the SQL."""
+    whitespace = " \t\n\r"
+    first_line = content.lstrip(whitespace).split("\n", 1)[0].strip(whitespace)
+    return first_line[:100] or None
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.text(alphabet=st.sampled_from("ab é\t\n\r🙂x"), max_size=160))
+async def test_automatic_title_rule(db: Database, content: str) -> None:
+    conversation = await db.create_conversation()
+    await db.add_message(conversation, "user", content)
+    summary = await db.get_conversation(conversation)
+    assert summary is not None
+    assert summary.title == expected_title(content)
