@@ -107,6 +107,23 @@ class TurnRecorder:
         """Whether the row reached a final status (complete, error or interrupted)."""
         return self.status not in (None, "streaming")
 
+    def absorb(self, event: ProviderEvent) -> bool:
+        """Take a text or thinking delta without awaiting, when no write is due.
+
+        The common case of a streaming answer: the delta is buffered and the
+        caller need not schedule ``record``. Returns False when ``record``
+        must handle the event (first event, a flush is due, any other kind).
+        """
+        if (
+            isinstance(event, TextDelta | ThinkingDelta)
+            and self.status == "streaming"
+            and self._clock() - self._last_flush < self._interval
+        ):
+            (self._text if isinstance(event, TextDelta) else self._thinking).append(event.text)
+            self._dirty = True
+            return True
+        return False
+
     async def record(self, event: ProviderEvent) -> None:
         """Take one stream event. Events after the end and ``Retry`` notices are ignored."""
         if isinstance(event, Retry):

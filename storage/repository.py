@@ -19,7 +19,6 @@ from typing import Any, Literal, Self, cast
 
 import aiosqlite
 
-from storage import export
 from storage.connection import normalize_path, open_connection
 from storage.errors import NotFoundError, StorageError
 from storage.fileguard import translate
@@ -366,11 +365,15 @@ class Database:
     async def export_json(self, conversation_id: int) -> dict[str, Any]:
         """The whole conversation as JSON-ready data (see ``storage.export``)."""
         conversation, messages = await self._load_whole(conversation_id)
+        from storage import export
+
         return export.to_json(conversation, messages)
 
     async def export_markdown(self, conversation_id: int) -> str:
         """The whole conversation as a Markdown document."""
         conversation, messages = await self._load_whole(conversation_id)
+        from storage import export
+
         return export.to_markdown(conversation, messages)
 
     async def _load_whole(

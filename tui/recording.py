@@ -11,7 +11,7 @@ their own. ``history_from_messages`` turns stored rows back into the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from providers.events import ProviderEvent
@@ -57,18 +57,29 @@ class ConversationRecorder:
         self._response_number = 0
         self._parent_id: int | None = None
 
-    async def __call__(self, response_number: int, event: RunnerEvent) -> None:
+    def __call__(self, response_number: int, event: RunnerEvent) -> Awaitable[None] | None:
+        """Store ``event``; returns an awaitable when a database write is needed.
+
+        Most deltas are only buffered (the row is flushed at most every 250 ms),
+        so they return None and cost the stream no task switch.
+        """
         kind = type(event)
         if kind is UserPrompt:
             assert isinstance(event, UserPrompt)
-            await self._user_prompt(event.text)
-        elif kind is ToolResultEvent:
+            return self._user_prompt(event.text)
+        if kind is ToolResultEvent:
             assert isinstance(event, ToolResultEvent)
-            await self._tool_result(event)
-        elif kind is Interrupted:
-            await self._interrupted()
-        elif kind is not ToolRun:
-            await self._response_event(response_number, event)  # type: ignore[arg-type]
+            return self._tool_result(event)
+        if kind is Interrupted:
+            return self._interrupted()
+        if kind is ToolRun:
+            return None
+        turn = self._turn
+        if (
+            turn is not None and response_number == self._response_number and turn.absorb(event)  # type: ignore[arg-type]
+        ):
+            return None
+        return self._response_event(response_number, event)  # type: ignore[arg-type]
 
     async def _user_prompt(self, text: str) -> None:
         self._turn = None

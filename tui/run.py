@@ -83,14 +83,8 @@ def run_headless_command(args: argparse.Namespace) -> int:
 
 def _tool_loop(config: Config, allow: list[str], run: RunConfig) -> ToolLoop:
     from tui.toolloop import ToolLoop
-    from tui.tools import (
-        PolicyError,
-        ToolContext,
-        default_registry,
-        parse_allow,
-        parse_policy,
-        resolve_headless,
-    )
+    from tui.tools.base import ToolContext
+    from tui.tools.policy import PolicyError, parse_allow, parse_policy, resolve_headless
 
     try:
         policy = parse_policy(config["tools"])
@@ -98,7 +92,7 @@ def _tool_loop(config: Config, allow: list[str], run: RunConfig) -> ToolLoop:
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
     context = ToolContext(cwd=Path.cwd(), secret_env_names=frozenset(run.key_env_vars))
-    return ToolLoop(default_registry(), context, resolve_headless(policy, allowed))
+    return ToolLoop(None, context, resolve_headless(policy, allowed))
 
 
 async def _open_database(args: argparse.Namespace, config: Config) -> Database:
@@ -133,7 +127,7 @@ async def _headless(
     from providers.registry import create_provider
     from providers.request import Message
     from tui.headless import HeadlessWriter, stdout_is_terminal
-    from tui.tools import default_registry
+    from tui.tools.specs import BUILTIN_SPECS
     from tui.turns import EventSink, TurnRunner, TurnSettings
 
     writer = HeadlessWriter(args.output, sys.stdout, sys.stderr, sanitize=stdout_is_terminal())
@@ -160,9 +154,9 @@ async def _headless(
             profile=run.profile,
         )
 
-        async def both(response_number: int, event: RunnerEvent) -> None:
+        def both(response_number: int, event: RunnerEvent) -> Awaitable[None] | None:
             writer(response_number, event)
-            await recorder(response_number, event)
+            return recorder(response_number, event)
 
         sink = both
     provider = create_provider(run.provider, run.options)
@@ -176,7 +170,7 @@ async def _headless(
             system=run.system_prompt,
             thinking=run.thinking,
             max_output_tokens=run.max_output_tokens,
-            tools=default_registry().specs(),
+            tools=list(BUILTIN_SPECS),
             max_turns=run.max_turns,
         ),
         sink,

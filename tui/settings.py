@@ -30,6 +30,7 @@ from providers.request import ThinkingLevel
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 _SCHEMA_FILE = Path(__file__).with_name("config_schema.py")
+_CACHE_ENTRIES = 8
 _NOT_SETTINGS = frozenset({"IKIGAI_CONFIG", "IKIGAI_DB"})  # read directly, not settings
 
 
@@ -113,23 +114,30 @@ def _cache_key(path: Path, raw: bytes | None) -> str:
 
 
 def _read_cache(key: str) -> Config | None:
+    entries = _cache_entries()
+    config = entries.get(key)
+    return config if isinstance(config, dict) else None
+
+
+def _cache_entries() -> dict[str, Any]:
     try:
-        entry = json.loads(_cache_path().read_bytes())
+        entries = json.loads(_cache_path().read_bytes())
     except (OSError, ValueError):
-        return None
-    if isinstance(entry, dict) and entry.get("key") == key:
-        config = entry.get("config")
-        if isinstance(config, dict):
-            return config
-    return None
+        return {}
+    return entries if isinstance(entries, dict) else {}
 
 
 def _write_cache(key: str, config: Config) -> None:
+    entries = _cache_entries()
+    entries.pop(key, None)
+    entries[key] = config
+    while len(entries) > _CACHE_ENTRIES:  # keep the most recently written
+        del entries[next(iter(entries))]
     path = _cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"key": key, "config": config}), encoding="utf-8")
+        temporary.write_text(json.dumps(entries), encoding="utf-8")
         temporary.replace(path)
     except OSError:
         pass  # A cache that cannot be written only costs speed.

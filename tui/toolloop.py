@@ -15,20 +15,15 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from providers.request import Message, ToolCallBlock
-from tui.tools import (
-    Permission,
-    ToolContext,
-    ToolPolicy,
-    ToolRegistry,
-    ToolResult,
-    denied_result,
-    execute,
-    plan_batches,
-)
+from tui.tools.base import ToolContext, ToolResult
+from tui.tools.policy import Permission, ToolPolicy, denied_result
 from tui.turns import ToolResultEvent
+
+if TYPE_CHECKING:
+    from tui.tools.registry import ToolRegistry
 
 ApprovalAnswer = Literal["once", "always", "deny"]
 
@@ -50,19 +45,31 @@ class ToolLoop:
 
     def __init__(
         self,
-        registry: ToolRegistry,
+        registry: ToolRegistry | None,
         context: ToolContext,
         policy: ToolPolicy,
         approver: Approver | None = None,
     ) -> None:
-        self.registry = registry
+        self._registry = registry
         self.context = context
         self.policy = policy
         self.approver = approver
         self.always_allowed: set[str] = set()
 
+    @property
+    def registry(self) -> ToolRegistry:
+        """The tools; the built-in ones are imported on first use, not at start-up."""
+        if self._registry is None:
+            from tui.tools.registry import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
     async def run_calls(self, message: Message) -> list[ToolResultEvent]:
         """Results for every tool call of ``message``, in the model's order."""
+        from tui.tools.planner import plan_batches
+        from tui.tools.registry import execute
+
         calls = message.tool_calls()
         planned = [(call.name, _arguments_for_planning(call.arguments)) for call in calls]
         results: dict[int, ToolResult] = {}

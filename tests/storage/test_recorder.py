@@ -277,3 +277,29 @@ async def test_open_marks_rows_of_dead_writers_interrupted(db_path: Path) -> Non
     assert statuses[live] == ("streaming", {})  # this process is alive
     assert statuses[orphan] == ("interrupted", {"recovered": True})
     assert statuses[dead] == ("interrupted", {"recovered": True})
+
+
+async def test_absorb_buffers_deltas_between_flushes(tmp_path: Path) -> None:
+    """``absorb`` takes deltas without a write until the flush interval passes."""
+    from providers.events import Start, TextDelta, ThinkingDelta
+
+    now = [100.0]
+    db = await Database.open(tmp_path / "absorb.db")
+    try:
+        conversation = await db.create_conversation()
+        recorder = TurnRecorder(db, conversation, clock=lambda: now[0])
+        assert not recorder.absorb(TextDelta(0, "early"))  # no row yet: record() must run
+        await recorder.record(Start("m"))
+        assert recorder.absorb(TextDelta(0, "Hel"))
+        assert recorder.absorb(ThinkingDelta(0, "hmm"))
+        assert recorder.absorb(TextDelta(0, "lo"))
+        stored = await db.get_message(recorder.message_id or 0)
+        assert stored is not None and stored.content == ""
+        now[0] += 0.3
+        assert not recorder.absorb(TextDelta(0, "!"))  # a flush is due
+        await recorder.record(TextDelta(0, "!"))
+        stored = await db.get_message(recorder.message_id or 0)
+        assert stored is not None
+        assert (stored.content, stored.data["thinking"]) == ("Hello!", "hmm")
+    finally:
+        await db.close()

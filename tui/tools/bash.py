@@ -16,10 +16,10 @@ import os
 import signal
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.environment import subprocess_env
 from tui.tools.output import CappedBuffer
+from tui.tools.specs import BASH as SPEC
 
 KILL_GRACE_SECONDS = 2.0
 """How long the shell gets to exit after SIGTERM before the group is SIGKILLed."""
@@ -27,34 +27,7 @@ KILL_GRACE_SECONDS = 2.0
 PIPE_CLOSE_SECONDS = 1.0
 """How long to wait for the output pipe to close after SIGKILL before abandoning it."""
 
-MAX_TIMEOUT_SECONDS = 3600.0
 _READ_CHUNK = 64 * 1024
-
-SPEC = ToolSpec(
-    name="bash",
-    description=(
-        "Run a shell command with /bin/bash -c in the working directory and return its "
-        "combined stdout and stderr followed by the exit status. Use it for builds, tests, "
-        "git and other programs; prefer file_read, file_edit, glob and grep for files. "
-        "The command is killed (with everything it started) when it exceeds the timeout. "
-        "Long output is truncated, so filter it (grep, head, tail) when you expect a lot. "
-        "stdin is empty: do not run interactive programs."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "command": {"type": "string", "description": "The shell command to run."},
-            "timeout": {
-                "type": "number",
-                "description": "Seconds before the command is killed (default set by the "
-                "client, usually 120).",
-                "maximum": MAX_TIMEOUT_SECONDS,
-            },
-        },
-        "required": ["command"],
-        "additionalProperties": False,
-    },
-)
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -12,36 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.confinement import display_path, resolve_path
+from tui.tools.specs import FILE_EDIT as SPEC
 from tui.tools.textfiles import SNIFF_BYTES, looks_binary
-
-SPEC = ToolSpec(
-    name="file_edit",
-    description=(
-        "Replace old_string with new_string in a file. old_string must match the file "
-        "exactly, including whitespace and indentation (copy it from file_read output "
-        "without the line-number prefix). It must occur exactly once unless replace_all is "
-        "true; if it occurs several times, include more surrounding lines to make it "
-        "unique. Use file_write to create new files."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "The file to edit."},
-            "old_string": {"type": "string", "description": "The exact text to replace."},
-            "new_string": {"type": "string", "description": "The text to put in its place."},
-            "replace_all": {
-                "type": "boolean",
-                "description": "Replace every occurrence instead of requiring exactly one "
-                "(default false).",
-            },
-        },
-        "required": ["path", "old_string", "new_string"],
-        "additionalProperties": False,
-    },
-)
 
 
 def edit_text(text: str, old: str, new: str, replace_all: bool, name: str) -> tuple[str, int]:

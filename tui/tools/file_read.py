@@ -9,43 +9,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.confinement import resolve_path
 from tui.tools.output import cap_output
+from tui.tools.specs import DEFAULT_LIMIT
+from tui.tools.specs import FILE_READ as SPEC
 from tui.tools.textfiles import file_is_binary
 
-DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
 _NOTE_RESERVE = 128  # room kept under the cap for the "more lines" note
-
-SPEC = ToolSpec(
-    name="file_read",
-    description=(
-        "Read a text file and return its lines numbered from 1 (line number, a tab, then "
-        "the line). By default up to 2000 lines from the start; use offset and limit to "
-        "page through long files. Paths are relative to the working directory. Binary "
-        "files are refused. Very long lines are shortened."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "The file to read."},
-            "offset": {
-                "type": "integer",
-                "description": "1-based number of the first line to return (default 1).",
-                "minimum": 1,
-            },
-            "limit": {
-                "type": "integer",
-                "description": f"How many lines to return (default {DEFAULT_LIMIT}).",
-                "minimum": 1,
-            },
-        },
-        "required": ["path"],
-        "additionalProperties": False,
-    },
-)
 
 
 def _read(raw_path: str, offset: int, limit: int, context: ToolContext) -> str:

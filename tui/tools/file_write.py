@@ -9,27 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.confinement import display_path, resolve_path
-
-SPEC = ToolSpec(
-    name="file_write",
-    description=(
-        "Write content to a file, replacing it entirely if it exists and creating it (and "
-        "any missing parent directories) if not. Paths are relative to the working "
-        "directory. To change part of an existing file, prefer file_edit."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "The file to write."},
-            "content": {"type": "string", "description": "The complete new content."},
-        },
-        "required": ["path", "content"],
-        "additionalProperties": False,
-    },
-)
+from tui.tools.specs import FILE_WRITE as SPEC
 
 
 def _write(raw_path: str, content: str, context: ToolContext) -> str:

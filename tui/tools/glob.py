@@ -10,35 +10,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.confinement import display_path, resolve_path
 from tui.tools.output import cap_output
+from tui.tools.specs import GLOB as SPEC
+from tui.tools.specs import MAX_RESULTS
 from tui.tools.walk import glob_regex, walk_files
-
-MAX_RESULTS = 500
-
-SPEC = ToolSpec(
-    name="glob",
-    description=(
-        "Find files whose path matches a glob pattern, e.g. '**/*.py' or 'src/*.ts'. "
-        "'*' and '?' do not cross '/', '**' matches any number of directories. The "
-        "pattern is relative to path (default: the working directory). Returns matching "
-        f"files, most recently modified first, at most {MAX_RESULTS}. .git is skipped."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "pattern": {"type": "string", "description": "The glob pattern."},
-            "path": {
-                "type": "string",
-                "description": "Directory to search (default: the working directory).",
-            },
-        },
-        "required": ["pattern"],
-        "additionalProperties": False,
-    },
-)
 
 
 def _check_pattern(pattern: str) -> None:

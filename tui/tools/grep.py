@@ -13,39 +13,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from providers.request import ToolSpec
 from tui.tools.base import Tool, ToolContext, ToolError, ToolResult
 from tui.tools.confinement import display_path, resolve_path
 from tui.tools.output import cap_output, head_bytes
+from tui.tools.specs import GREP as SPEC
 from tui.tools.textfiles import file_is_binary
 from tui.tools.walk import matches_glob, walk_files
 
 MAX_LINE_CHARS = 500
 _NOTE_RESERVE = 160  # room kept under the cap for the truncation note
-
-SPEC = ToolSpec(
-    name="grep",
-    description=(
-        "Search file contents for a regular expression (Python re syntax; use (?i) for "
-        "case-insensitive). Searches path (a file or directory, default: the working "
-        "directory) recursively, skipping binary files and .git. glob optionally limits "
-        "which files are searched: '*.py' tests the file name, 'src/**/*.py' the path "
-        "relative to path. Each result is 'path:line: text'."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "regex": {"type": "string", "description": "The regular expression to find."},
-            "path": {
-                "type": "string",
-                "description": "File or directory to search (default: the working directory).",
-            },
-            "glob": {"type": "string", "description": "Only search files matching this glob."},
-        },
-        "required": ["regex"],
-        "additionalProperties": False,
-    },
-)
 
 
 def _compile(regex: str) -> re.Pattern[str]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from tui.tools.base import ToolResult
-from tui.tools.registry import BUILTIN_TOOL_NAMES
+from tui.tools.specs import BUILTIN_TOOL_NAMES
 
 
 class Permission(StrEnum):

@@ -28,8 +28,6 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
 )
 """Every built-in tool, in the order they are offered to the model."""
 
-BUILTIN_TOOL_NAMES: frozenset[str] = frozenset(tool.name for tool in BUILTIN_TOOLS)
-
 
 class ToolRegistry:
     """A set of tools by name: their specs for the request, and how to run a call."""
