@@ -71,6 +71,7 @@ class Normalizer(ABC):
 
 Sleep = Callable[[float], Awaitable[None]]
 
+_EVENTS_PER_TURN = 32
 _RETRYABLE_CATEGORIES = frozenset({"network", "timeout", "server", "rate_limit"})
 
 
@@ -157,8 +158,12 @@ class HttpProvider(ABC):
         while True:
             try:
                 async for batch in self._attempt(request):
-                    for event in batch:
+                    for position, event in enumerate(batch, 1):
                         yield event
+                        if position % _EVENTS_PER_TURN == 0:
+                            # A fast stream arrives in large chunks; give the
+                            # event loop a turn (key presses, repaints) now and then.
+                            await asyncio.sleep(0)
                 return
             except _FailedBeforeContent as failure:
                 error = failure.error

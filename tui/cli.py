@@ -83,7 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:
-        parser.error("the full-screen app is not part of this build yet; use -p PROMPT")
+        if args.output != "text" or args.no_store or args.allow:
+            parser.error("--output, --no-store and --allow apply to headless runs (-p)")
+        from tui.app import run_app
+
+        return run_app(args)
     from tui.run import run_headless_command
 
     return run_headless_command(args)
