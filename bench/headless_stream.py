@@ -60,8 +60,15 @@ def main() -> None:
     server = FakeServer()
     server.start()
     workdir = Path(tempfile.mkdtemp(prefix="ikigai-bench-"))
+    # Bytecode caching on, as for anyone who installed ikigai: a developer shell
+    # with PYTHONDONTWRITEBYTECODE would make every run recompile ikigai's
+    # modules (the reference imports only precompiled site-packages).
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IKIGAI_")},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("IKIGAI_") and k != "PYTHONDONTWRITEBYTECODE"
+        },
         "OPENAI_API_KEY": "bench",
         "IKIGAI_CONFIG": str(workdir / "config.toml"),
         "IKIGAI_DB": str(workdir / "bench.db"),

@@ -71,7 +71,7 @@ class Normalizer(ABC):
 
 Sleep = Callable[[float], Awaitable[None]]
 
-_EVENTS_PER_TURN = 32
+_EVENTS_PER_TURN = 64
 _RETRYABLE_CATEGORIES = frozenset({"network", "timeout", "server", "rate_limit"})
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +82,8 @@ def load_settings(config_path: str | Path | None = None) -> tuple[Config, Path]:
 
 
 def _parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    import tomllib  # only on a cache miss
+
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
