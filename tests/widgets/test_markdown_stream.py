@@ -14,8 +14,7 @@ from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
 from tests.widgets.helpers import content_lines, screen_text
-from tui.widgets import StreamingMarkdown
-from tui.widgets.markdown_stream import _Block, split_blocks
+from tui.widgets.markdown_stream import StreamingMarkdown, _Block, split_blocks
 
 DOC = """\
 # Streaming test

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.strip import Strip
 
 from tests.widgets.helpers import screen_text
-from tui.widgets import ThinkingView
+from tui.widgets.thinking import ThinkingView
 
 
 class ThinkingApp(App[None]):

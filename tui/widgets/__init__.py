@@ -1,6 +1,5 @@
-"""Reusable widgets of the ikigai TUI."""
+"""Widgets of the ikigai app, one module each (import them from their modules).
 
-from tui.widgets.markdown_stream import StreamingMarkdown
-from tui.widgets.thinking import ThinkingView
-
-__all__ = ["StreamingMarkdown", "ThinkingView"]
+This package imports nothing itself, so loading one widget does not pull in
+the others (the Markdown renderer in particular) before it is needed.
+"""

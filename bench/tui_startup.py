@@ -1,0 +1,153 @@
+"""Benchmarks of the full-screen app: startup to the first frame, and opening a long conversation.
+
+    python bench/tui_startup.py [--runs 5] [--messages 10000]
+
+1. Startup: a fresh interpreter runs ``ikigai`` (headless Textual driver, a
+   temp config and database) and prints when the first frame is up; the
+   parent measures from spawning the process to that line. Target < 0.5 s.
+2. Opening a conversation of N messages (``--conversation ID``): from the app
+   starting to the last 50 messages mounted and the input ready. Target < 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from tui.cli import build_parser
+from tui.app import build_app
+from tui.settings import load_settings
+
+args = build_parser().parse_args(["--model", "openai-chat/fake", "--db", {db!r}])
+config, _ = load_settings(None)
+app = build_app(config, args)
+
+async def first_frame(pilot):
+    print("FIRST_FRAME", flush=True)
+    pilot.app.exit()
+
+app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
+"""
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    config = tmp / "config.toml"
+    config.write_text('default_profile = "default"\n', encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        IKIGAI_CONFIG=str(config),
+        XDG_DATA_HOME=str(tmp / "data"),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+        OPENAI_API_KEY="sk-bench",
+    )
+    return env
+
+
+def startup(runs: int, tmp: Path) -> list[float]:
+    """Seconds from spawning the process to the first frame, per run."""
+    env = _env(tmp)
+    code = CHILD.format(root=str(ROOT), db=str(tmp / "startup.db"))
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("FIRST_FRAME"):
+                times.append(time.perf_counter() - start)
+                break
+        child.wait()
+    return times
+
+
+async def _fill(db_path: Path, count: int) -> int:
+    from storage.repository import Database
+
+    db = await Database.open(db_path)
+    try:
+        conversation = await db.create_conversation("long")
+        async with db.transaction():
+            for number in range(count):
+                if number % 2 == 0:
+                    await db.add_message(conversation, "user", f"question {number}")
+                else:
+                    await db.add_message(
+                        conversation,
+                        "assistant",
+                        f"## Answer {number}\n\nSome *text* and a list:\n\n- one\n- two\n",
+                        data={"provider": "openai-chat", "model": "fake"},
+                    )
+        return conversation
+    finally:
+        await db.close()
+
+
+async def open_long(count: int, tmp: Path) -> float:
+    """Seconds from the app starting to a usable screen on a ``count``-message conversation."""
+    os.environ.update(_env(tmp))
+    sys.path.insert(0, str(ROOT))
+    from tui.app import build_app
+    from tui.cli import build_parser
+    from tui.settings import load_settings
+
+    db_path = tmp / "long.db"
+    conversation = await _fill(db_path, count)
+    args = build_parser().parse_args(
+        ["--model", "openai-chat/fake", "--db", str(db_path), "--conversation", str(conversation)]
+    )
+    config, _ = load_settings(None)
+    app = build_app(config, args)
+    start = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        first_frame = time.perf_counter() - start
+        while len(app.scrollback.messages()) < min(count, 50):  # noqa: ASYNC110 - widgets
+            await asyncio.sleep(0.001)
+        await pilot.pause()
+        shown = time.perf_counter() - start
+        await app.storage_ready.wait()
+        context = time.perf_counter() - start
+    print(
+        f"  in-process: first frame {first_frame:.3f} s, last 50 messages shown "
+        f"{shown:.3f} s, context of {count} rows ready to send {context:.3f} s"
+    )
+    return shown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        times = startup(args.runs, tmp)
+        print(
+            f"startup to first frame: median {statistics.median(times):.3f} s, "
+            f"min {min(times):.3f} s over {len(times)} runs (target < 0.5 s)"
+        )
+        elapsed = asyncio.run(open_long(args.messages, tmp))
+        print(
+            f"open a {args.messages}-message conversation: {elapsed:.3f} s from the app's start "
+            "(in-process, Textual start-up included) to its last 50 messages on screen "
+            "(target < 0.3 s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

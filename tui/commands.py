@@ -1,0 +1,323 @@
+"""Slash commands: parsing, Tab completion and execution.
+
+``execute(host, line)`` runs one command against a ``CommandHost`` (the app);
+an unknown command or a bad argument becomes a one-line error in the
+scrollback, never an exception. ``complete(line, host)`` completes command
+names, model names, thinking levels, profile names and mark labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from providers.request import THINKING_LEVELS
+
+if TYPE_CHECKING:
+    from tui.screens.session import ChatSession
+    from tui.settings import RunConfig
+
+
+class CommandHost(Protocol):
+    """What commands need from the app."""
+
+    session: ChatSession
+    marks: dict[str, tuple[int, int]]
+
+    def note(self, text: str, *, warning: bool = False) -> None: ...
+    async def apply_run(self, run: RunConfig, command: str) -> None: ...
+    async def new_conversation(self) -> None: ...
+    def show_help(self) -> None: ...
+    def show_picker(self) -> None: ...
+    def retry(self) -> None: ...
+    def copy_last(self) -> None: ...
+    def copy_message(self, back: int) -> None: ...
+    def copy_code(self, number: int) -> None: ...
+    async def quit_app(self) -> None: ...
+
+
+class CommandError(Exception):
+    """A bad argument; the message is shown as is."""
+
+
+Handler = Callable[[CommandHost, list[str], str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One slash command: its usage line and what it does."""
+
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+
+
+def parse(line: str) -> tuple[str, list[str], str]:
+    """``"/model a/b"`` -> ``("model", ["a/b"], "a/b")`` (name, words, the raw rest)."""
+    body = line.strip()[1:]
+    name, _, rest = body.partition(" ")
+    return name.lower(), rest.split(), rest.strip()
+
+
+async def execute(host: CommandHost, line: str) -> None:
+    """Run the slash command in ``line``; problems become a one-line error."""
+    name, words, rest = parse(line)
+    command = COMMANDS.get(name)
+    if command is None:
+        host.note(f"unknown command /{name} — /help lists the commands", warning=True)
+        return
+    try:
+        await command.handler(host, words, rest)
+    except CommandError as exc:
+        host.note(f"/{name}: {exc} (usage: {command.usage})", warning=True)
+    except Exception as exc:
+        host.note(f"/{name} failed: {exc}", warning=True)
+
+
+# -- handlers -------------------------------------------------------------------------
+
+
+async def _help(host: CommandHost, words: list[str], rest: str) -> None:
+    host.show_help()
+
+
+def split_model_level(spec: str) -> tuple[str, str | None]:
+    """``provider/model/level`` -> ``("provider/model", "level")``; no level -> None."""
+    head, slash, tail = spec.rpartition("/")
+    if slash and tail in THINKING_LEVELS and head:
+        return head, tail
+    return spec, None
+
+
+async def _model(host: CommandHost, words: list[str], rest: str) -> None:
+    from tui.settings import ConfigError
+
+    session = host.session
+    if not words:
+        run = session.run
+        host.note(f"model: {run.provider}/{run.model} (thinking {run.thinking or 'off'})")
+        return
+    if len(words) != 1:
+        raise CommandError("one model expected")
+    spec, level = split_model_level(words[0])
+    try:
+        run = session.resolve(model=spec, thinking=level or session.run.thinking)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    await host.apply_run(run, f"/model {words[0]}")
+
+
+async def _thinking(host: CommandHost, words: list[str], rest: str) -> None:
+    from tui.settings import ConfigError
+
+    if len(words) != 1 or words[0] not in THINKING_LEVELS:
+        raise CommandError(f"one of {', '.join(THINKING_LEVELS)} expected")
+    session = host.session
+    try:
+        run = session.resolve(model=session.run.model_spec, thinking=words[0])
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    await host.apply_run(run, f"/thinking {words[0]}")
+
+
+async def _profile(host: CommandHost, words: list[str], rest: str) -> None:
+    from tui.settings import ConfigError
+
+    session = host.session
+    if not words:
+        names = ", ".join(sorted(session.config["profiles"]))
+        host.note(f"profile: {session.run.profile} (profiles: {names})")
+        return
+    if len(words) != 1:
+        raise CommandError("one profile name expected")
+    try:
+        run = session.resolve(profile=words[0])
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    await host.apply_run(run, f"/profile {words[0]}")
+
+
+async def _system(host: CommandHost, words: list[str], rest: str) -> None:
+    from dataclasses import replace
+
+    session = host.session
+    if not rest:
+        host.note(f"system prompt: {session.run.system_prompt or '(none)'}")
+        return
+    await host.apply_run(replace(session.run, system_prompt=rest), f"/system {rest}")
+
+
+async def _new(host: CommandHost, words: list[str], rest: str) -> None:
+    await host.new_conversation()
+
+
+async def _clear(host: CommandHost, words: list[str], rest: str) -> None:
+    session = host.session
+    await session.note("clear", "")
+    session.history.clear()
+    host.marks.clear()
+    host.note("── context cleared: the model starts afresh (history stays in storage) ──")
+
+
+async def _history(host: CommandHost, words: list[str], rest: str) -> None:
+    host.show_picker()
+
+
+def _export_path(name: str) -> Path:
+    return Path(name).expanduser()
+
+
+async def _export(host: CommandHost, words: list[str], rest: str) -> None:
+    session = host.session
+    fmt = "md"
+    if words and words[0] in ("md", "json"):
+        fmt = words.pop(0)
+    if len(words) > 1:
+        raise CommandError("at most one path expected")
+    path = _export_path(words[0] if words else f"ikigai-{session.conversation_id}.{fmt}")
+    assert session.db is not None
+    if fmt == "json":
+        from storage.export import dumps
+
+        text = dumps(await session.db.export_json(session.conversation_id))
+    else:
+        text = await session.db.export_markdown(session.conversation_id)
+    body = text if text.endswith("\n") else text + "\n"
+    try:
+        await asyncio.to_thread(path.write_text, body, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    host.note(f"exported conversation {session.conversation_id} to {os.fspath(path)}")
+
+
+async def _mark(host: CommandHost, words: list[str], rest: str) -> None:
+    session = host.session
+    label = rest or f"mark{len(host.marks) + 1}"
+    mark_id = await session.note("mark", label, {"label": label})
+    host.marks[label] = (mark_id, len(session.history))
+    host.note(f"⚑ mark '{label}' set")
+
+
+async def _rewind(host: CommandHost, words: list[str], rest: str) -> None:
+    session = host.session
+    if not host.marks:
+        raise CommandError("no mark in this conversation yet (/mark [label])")
+    label = rest or next(reversed(host.marks))
+    if label not in host.marks:
+        raise CommandError(f"no mark '{label}' (marks: {', '.join(host.marks)})")
+    mark_id, length = host.marks[label]
+    del session.history[length:]
+    await session.note("rewind", label, {"mark_id": mark_id, "label": label})
+    # Marks set after this one point past the rewound context.
+    for other in list(host.marks):
+        if host.marks[other][0] > mark_id:
+            del host.marks[other]
+    host.note(f"⟲ context rewound to mark '{label}'")
+
+
+async def _retry(host: CommandHost, words: list[str], rest: str) -> None:
+    host.retry()
+
+
+async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
+    if not words:
+        host.copy_last()
+    elif words[0] == "code":
+        number = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
+        host.copy_code(number)
+    elif words[0].isdigit():
+        host.copy_message(int(words[0]))
+    else:
+        raise CommandError("expected nothing, N (the Nth message from the end) or code [N]")
+
+
+async def _quit(host: CommandHost, words: list[str], rest: str) -> None:
+    await host.quit_app()
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("help", "/help", "keys and commands", _help),
+        Command("model", "/model [provider/]model[/level]", "switch model (and thinking)", _model),
+        Command("thinking", "/thinking min|low|med|high", "set the thinking level", _thinking),
+        Command("profile", "/profile NAME", "switch to a profile of the config", _profile),
+        Command("system", "/system [text]", "show or set the system prompt", _system),
+        Command("new", "/new", "start a new conversation", _new),
+        Command("clear", "/clear", "new context; history stays stored", _clear),
+        Command("history", "/history", "browse and search conversations", _history),
+        Command("export", "/export [md|json] [path]", "write the conversation to a file", _export),
+        Command("mark", "/mark [label]", "remember this point of the context", _mark),
+        Command("rewind", "/rewind [label]", "take the context back to a mark", _rewind),
+        Command("retry", "/retry", "regenerate the last answer", _retry),
+        Command("copy", "/copy [N | code [N]]", "copy the last answer, a message or code", _copy),
+        Command("quit", "/quit", "quit (a running turn is stored first)", _quit),
+    )
+}
+
+
+# -- completion ---------------------------------------------------------------------------
+
+
+def _common_prefix(words: list[str]) -> str:
+    if not words:
+        return ""
+    first, last = min(words), max(words)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def _model_candidates(session: ChatSession) -> list[str]:
+    from providers.registry import PROVIDERS
+
+    seen: dict[str, None] = {session.run.model_spec: None}
+    for profile in session.config["profiles"].values():
+        if profile.get("model"):
+            seen[profile["model"]] = None
+    for provider in PROVIDERS:
+        seen[f"{provider}/"] = None
+    return list(seen)
+
+
+def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
+    """Complete ``line``: returns the completed line and the candidates considered."""
+    if not line.startswith("/"):
+        return line, []
+    body = line[1:]
+    if " " not in body:
+        names = sorted(n for n in COMMANDS if n.startswith(body.lower()))
+        if len(names) == 1:
+            return f"/{names[0]} ", names
+        prefix = _common_prefix(names)
+        return (f"/{prefix}" if len(prefix) > len(body) else line), [f"/{n}" for n in names]
+    name, _, arg = body.partition(" ")
+    options: list[str]
+    if name == "thinking":
+        options = list(THINKING_LEVELS)
+    elif name == "model":
+        spec, _, _level = arg.rpartition("/")
+        if spec and "/" in arg and arg.count("/") >= 2:
+            options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
+        else:
+            options = _model_candidates(host.session)
+    elif name == "profile":
+        options = sorted(host.session.config["profiles"])
+    elif name in ("rewind", "mark"):
+        options = list(host.marks)
+    elif name == "export":
+        options = ["md", "json"]
+    else:
+        return line, []
+    matches = [o for o in options if o.startswith(arg)]
+    if len(matches) == 1:
+        suffix = "" if matches[0].endswith("/") else " "
+        return f"/{name} {matches[0]}{suffix}", matches
+    prefix = _common_prefix(matches)
+    return (f"/{name} {prefix}" if len(prefix) > len(arg) else line), matches

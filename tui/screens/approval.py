@@ -1,0 +1,76 @@
+"""The tool approval prompt: y = once, a = always (this conversation), n = deny (+ reason)."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from providers.request import ToolCallBlock
+from tui.toolloop import Approval
+
+
+def pretty_arguments(arguments: str) -> str:
+    """The call's arguments, indented JSON when they parse."""
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except ValueError:
+        return arguments
+
+
+class ApprovalScreen(ModalScreen[Approval]):
+    """Asks whether the model may run one tool call."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer('once')", "Yes, once"),
+        Binding("a", "answer('always')", "Always"),
+        Binding("n", "deny", "No"),
+        Binding("escape", "answer('deny')", "Deny", priority=True),
+    ]
+
+    def __init__(self, call: ToolCallBlock) -> None:
+        super().__init__()
+        self.call = call
+        self._asking_reason = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="approval-box", classes="dialog"):
+            yield Static(
+                f"[b]Run tool [reverse] {escape(self.call.name)} [/reverse]?[/b]",
+                classes="dialog-title",
+            )
+            with VerticalScroll(id="approval-args"):
+                yield Static(escape(pretty_arguments(self.call.arguments)), markup=True)
+            yield Static(
+                "[b]y[/b] yes, once   [b]a[/b] always (this conversation)   "
+                "[b]n[/b] no (with a reason)   [b]Esc[/b] no",
+                id="approval-keys",
+            )
+            reason = Input(placeholder="reason for the model (Enter to send, may be empty)")
+            reason.id = "approval-reason"
+            reason.display = False
+            yield reason
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the reason is typed, letters are text, not answers.
+        if self._asking_reason and action in ("answer", "deny"):
+            return parameters == ("deny",) or None
+        return True
+
+    def action_answer(self, answer: str) -> None:
+        self.dismiss(Approval(answer))  # type: ignore[arg-type]
+
+    def action_deny(self) -> None:
+        self._asking_reason = True
+        reason = self.query_one("#approval-reason", Input)
+        reason.display = True
+        reason.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(Approval("deny", event.value.strip() or None))

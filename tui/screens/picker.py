@@ -1,0 +1,102 @@
+"""The conversation picker (Ctrl+O): recent conversations, full-text search, Enter opens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from storage.repository import Database
+
+
+class PickerScreen(ModalScreen[int | None]):
+    """Returns the id of the chosen conversation, or ``None`` when dismissed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", priority=True),
+        Binding("down", "focus_list", "List", show=False),
+    ]
+
+    def __init__(self, db: Database, current: int | None = None) -> None:
+        super().__init__()
+        self.db = db
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-box", classes="dialog"):
+            yield Static(
+                "[b]Conversations[/b]  type to search · Enter opens · Esc closes",
+                classes="dialog-title",
+            )
+            yield Input(placeholder="search every message…", id="picker-search")
+            yield OptionList(id="picker-list")
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-search", Input).focus()
+        self.refresh_list("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_list(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one("#picker-list", OptionList)
+        if options.option_count:
+            index = options.highlighted if options.highlighted is not None else 0
+            self._choose(options.get_option_at_index(index))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option)
+
+    def _choose(self, option: Option) -> None:
+        if option.id is not None and option.id.isdigit():
+            self.dismiss(int(option.id))
+
+    @work(exclusive=True, group="picker")
+    async def refresh_list(self, text: str) -> None:
+        """Recent conversations, or the conversations whose messages match ``text``."""
+        options: list[Option] = []
+        if text.strip():
+            seen: set[int] = set()
+            for hit in await self.db.search(text, limit=50, highlight=("[b]", "[/b]")):
+                if hit.conversation_id in seen:
+                    continue
+                seen.add(hit.conversation_id)
+                title = escape(hit.title or "(untitled)")
+                snippet = escape(hit.snippet).replace("\\[b]", "[b]").replace("\\[/b]", "[/b]")
+                options.append(
+                    Option(
+                        f"#{hit.conversation_id} {title}\n  {snippet}", id=str(hit.conversation_id)
+                    )
+                )
+        else:
+            for summary in await self.db.list_conversations(limit=100):
+                if summary.message_count == 0 and summary.id != self.current:
+                    continue
+                title = escape(summary.title or "(untitled)")
+                marker = " (open)" if summary.id == self.current else ""
+                options.append(
+                    Option(
+                        f"#{summary.id} {title}{marker}\n  [dim]{escape(summary.model or '-')} · "
+                        f"{summary.message_count} messages[/dim]",
+                        id=str(summary.id),
+                    )
+                )
+        listing = self.query_one("#picker-list", OptionList)
+        listing.clear_options()
+        listing.add_options(options)
+        if options:
+            listing.highlighted = 0
+
+    def action_focus_list(self) -> None:
+        self.query_one("#picker-list", OptionList).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

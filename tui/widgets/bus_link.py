@@ -1,0 +1,37 @@
+"""Connecting widgets to the message bus without calling them from the worker.
+
+``forward_to(widget)`` makes a bus subscriber that posts each event to the
+widget's message queue as a ``BusMessage``; the widget handles it on its own
+turn of the event loop (``on_bus_message``). ``types`` filters what is worth
+posting, so a status bar does not wake up for each text delta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from tui.bus import BusEvent
+
+
+class BusMessage(Message, bubble=False):
+    """A bus event delivered to one widget."""
+
+    def __init__(self, bus_event: BusEvent) -> None:
+        super().__init__()
+        self.bus_event = bus_event
+
+
+def forward_to(
+    target: MessagePump, types: Collection[str] | None = None
+) -> Callable[[BusEvent], None]:
+    """A subscriber posting events (of ``types``, or all) to ``target``."""
+    wanted = frozenset(types) if types is not None else None
+
+    def subscriber(event: BusEvent) -> None:
+        if wanted is None or event.type in wanted:
+            target.post_message(BusMessage(event))
+
+    return subscriber

@@ -1,0 +1,71 @@
+"""Stored rows back into scrollback widgets (resuming, loading earlier pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from textual.widget import Widget
+
+from providers.events import Error
+from tui.widgets.message_views import (
+    AssistantMessage,
+    ErrorBlock,
+    Notice,
+    ToolCallView,
+    UserMessage,
+)
+
+if TYPE_CHECKING:
+    from storage.models import StoredMessage
+
+
+def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str]) -> list[Widget]:
+    """One widget per stored row worth showing, finished (frozen) and in order."""
+    views: list[Widget] = []
+    tools: dict[str, ToolCallView] = {}
+    for row in rows:
+        kind = row.kind
+        if kind == "user":
+            views.append(UserMessage(row.content))
+        elif kind == "assistant":
+            if row.content:
+                status = "interrupted" if row.status in ("interrupted", "streaming") else row.status
+                views.append(AssistantMessage(row.content, finished=True, status=status))
+            if row.status == "error":
+                error = Error(
+                    row.data.get("error_category", "unknown"),
+                    str(row.data.get("error_message", "")),
+                    row.data.get("http_status"),
+                    row.data.get("retry_after_ms"),
+                )
+                views.append(ErrorBlock(error.category, error.message, advise(error)))
+        elif kind == "tool_call":
+            view = ToolCallView(
+                str(row.data.get("id", "")),
+                str(row.data.get("name", "")),
+                str(row.data.get("arguments", "")),
+            )
+            tools[view.call_id] = view
+            views.append(view)
+        elif kind == "tool_result":
+            call_id = str(row.data.get("id", ""))
+            ok = bool(row.data.get("success", True))
+            output = str(row.data.get("output", row.content))
+            view = tools.pop(call_id, None)
+            if view is None:
+                view = ToolCallView(call_id, str(row.data.get("name", "")), "")
+                views.append(view)
+            view.output, view.ok = output, ok
+            view.set_class(not ok, "failed")
+        elif kind == "command":
+            views.append(Notice(f"› {row.content}"))
+        elif kind == "mark":
+            views.append(Notice(f"⚑ mark '{row.content}'"))
+        elif kind == "rewind":
+            views.append(Notice(f"⟲ context rewound to mark '{row.content}'"))
+        elif kind == "clear":
+            views.append(Notice("── context cleared ──"))
+        elif kind == "interrupted":
+            views.append(Notice("⏹ interrupted before the model answered"))
+    return views

@@ -1,0 +1,96 @@
+"""The one-line activity area: what the model is doing and for how long.
+
+States: waiting for the model, thinking, writing, running a tool, retrying
+(n of m, in s seconds), idle. The elapsed time comes from an injectable
+``clock`` so snapshot tests can freeze it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import Static
+
+from tui.widgets.bus_link import BusMessage
+
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_STATE_OF: dict[str, str] = {
+    "user_prompt": "waiting for the model",
+    "start": "waiting for the model",
+    "thinking_delta": "thinking",
+    "text_delta": "writing",
+    "tool_call_start": "writing a tool call",
+    "tool_run": "running a tool",
+    "tool_result": "waiting for the model",
+}
+
+
+class Spinner(Static):
+    """Shows the state of the running turn; blank when idle."""
+
+    def __init__(
+        self,
+        *,
+        is_current: Callable[[int], bool],
+        clock: Callable[[], float] = time.monotonic,
+        animate: bool = True,
+        id: str | None = None,
+    ) -> None:
+        super().__init__("", id=id, markup=False)
+        self.is_current = is_current
+        self.clock = clock
+        self.animate = animate
+        self.state = ""
+        self.detail = ""
+        self.started = 0.0
+        self._frame = 0
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(0.1, self._tick, pause=True)
+
+    def begin(self) -> None:
+        """A turn starts now."""
+        self.started = self.clock()
+        self.set_state("waiting for the model")
+        if self.animate:
+            self._timer.resume()
+
+    def stop(self, final: str = "") -> None:
+        """The turn is over; ``final`` stays as a short note (or blank)."""
+        self._timer.pause()
+        self.state = ""
+        self.detail = final
+        self.update(final)
+
+    def on_bus_message(self, message: BusMessage) -> None:
+        bus_event = message.bus_event
+        if not self.is_current(bus_event.turn_id):
+            return
+        event: Any = bus_event.event
+        if bus_event.type == "retry":
+            self.set_state(
+                f"retrying {event.attempt} of {event.max_attempts} in "
+                f"{event.delay_ms / 1000:.1f} s ({event.category})"
+            )
+            return
+        state = _STATE_OF.get(bus_event.type)
+        if state is not None and state != self.state:
+            self.set_state(state)
+
+    def set_state(self, state: str) -> None:
+        """Show ``state`` (the elapsed time keeps counting)."""
+        self.state = state
+        self._render_line()
+
+    def _tick(self) -> None:
+        self._frame += 1
+        self._render_line()
+
+    def _render_line(self) -> None:
+        if not self.state:
+            return
+        elapsed = max(0.0, self.clock() - self.started)
+        frame = FRAMES[self._frame % len(FRAMES)]
+        self.update(f"{frame} {self.state} · {elapsed:.1f} s · Esc to cancel")
