@@ -30,7 +30,20 @@ DELTA = 4
 
 
 def answer() -> str:
-    words = ["streaming", "answers", "arrive", "quickly", "when", "the", "client", "stays", "out", "of", "the", "way"]
+    words = [
+        "streaming",
+        "answers",
+        "arrive",
+        "quickly",
+        "when",
+        "the",
+        "client",
+        "stays",
+        "out",
+        "of",
+        "the",
+        "way",
+    ]
     text = []
     length = 0
     i = 0
@@ -91,7 +104,7 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     try:
-        for name, command in commands.items():  # warm-up: caches, page cache
+        for command in commands.values():  # warm-up: bytecode and page caches
             server.enqueue(Reply(steps=[Text(text, chunk=DELTA)]))
             timed(command, env)
         for _ in range(args.rounds):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def test_recorded_finish_reasons_and_specifics() -> None:
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
 async def test_recording_over_a_real_socket(fake_server: FakeServer, path: Path) -> None:
-    data = path.read_bytes()
+    data = await asyncio.to_thread(path.read_bytes)
     fake_server.enqueue(Raw(data, chunk_sizes=[7, 1, 300, 2, 50]))
     events = await collect(provider_for(fake_server), simple_request())
     assert events == normalize([data])
