@@ -464,6 +464,10 @@ class IkigaiApp(App[int]):
         scrollback.anchor()
         scrollback.note(f"resumed conversation #{conversation_id}")
         self.show_problems()
+        # Rebuilding the context reads every row: let the screen paint first.
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        await painted.wait()
         self.marks = marks_in_context(await session.load_context())
         ready.set()
 

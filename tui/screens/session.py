@@ -10,6 +10,7 @@ written as ``command`` rows. Nothing here imports Textual.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,7 +161,8 @@ class ChatSession:
 
         assert self.db is not None
         rows = await self.db.all_messages(self.conversation_id)
-        self.history = history_from_messages(rows)
+        # Off the event loop's thread, so the screen keeps painting meanwhile.
+        self.history = await asyncio.to_thread(history_from_messages, rows)
         return rows
 
     def _new_recorder(self) -> None:
