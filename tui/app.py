@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from tui.bus import BusEvent, MessageBus
 from tui.history import PromptHistory
 from tui.keys import default_bindings, effective_keys, resolve_keymap
-from tui.screens.session import ChatSession, initial_run
+from tui.session import ChatSession, initial_run
 from tui.widgets.bus_link import BusMessage, forward_to
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback

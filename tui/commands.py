@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from providers.request import THINKING_LEVELS
 
 if TYPE_CHECKING:
-    from tui.screens.session import ChatSession
+    from tui.session import ChatSession
     from tui.settings import RunConfig
 
 
