@@ -14,6 +14,7 @@ from collections.abc import Sequence
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 THINKING_CHOICES = ("min", "low", "med", "high")
 

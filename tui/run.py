@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from tui.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -79,6 +79,10 @@ def run_headless_command(args: argparse.Namespace) -> int:
         return asyncio.run(_headless(args, config, run, prompt, tools))
     except UsageError as exc:
         return _fail(str(exc))
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the turn first: the partial answer is stored.
+        print("\nikigai: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _tool_loop(config: Config, allow: list[str], run: RunConfig) -> ToolLoop:

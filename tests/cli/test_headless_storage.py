@@ -188,3 +188,31 @@ def test_unwritable_database_directory(fake_server: FakeServer, tmp_path: Path) 
     result = run_ikigai(["-p", "hi", *chat(fake_server)], env)
     assert result.returncode == 2
     assert str(target).encode() in result.stderr
+
+
+def test_ctrl_c_stores_the_partial_answer_and_exits_130(
+    fake_server: FakeServer, env: dict[str, str]
+) -> None:
+    answer = "Words that arrive slowly enough to be interrupted by the user. " * 10
+    fake_server.enqueue(Reply(steps=[Text(answer, chunk=4)], event_delay=0.02))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "-p", "go", *chat(fake_server)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    streamed = b""
+    deadline = time.monotonic() + 30
+    while len(streamed) < 60 and time.monotonic() < deadline:
+        streamed += os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert b"Traceback" not in stderr
+    assert b"interrupted" in stderr
+    db = Path(env["IKIGAI_DB"])
+    kind, content, status = rows(db, "SELECT kind, content, status FROM messages ORDER BY id")[1]
+    assert (kind, status) == ("assistant", "interrupted")
+    assert content and answer.startswith(content)
