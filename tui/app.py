@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -65,7 +66,7 @@ class IkigaiApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ikigai"
-    BINDINGS: ClassVar = default_bindings()
+    BINDINGS: ClassVar[list[BindingType]] = list(default_bindings())
 
     def __init__(
         self,
@@ -84,7 +85,7 @@ class IkigaiApp(App[int]):
         self.resume = resume
         self.problems = list(problems or [])
         self.clock = clock
-        self.animate = animate
+        self.animations = animate
         self.bus = MessageBus()
         self.prompt_history = history if history is not None else PromptHistory()
         self.marks: dict[str, tuple[int, int]] = {}
@@ -109,9 +110,9 @@ class IkigaiApp(App[int]):
             yield Scrollback(is_current=self.is_current, advise=self.advise, id="scrollback")
             yield ThinkingPane(is_current=self.is_current, id="thinking")
         yield Spinner(
-            is_current=self.is_running, clock=self.clock, animate=self.animate, id="spinner"
+            is_current=self.is_current_turn, clock=self.clock, animate=self.animations, id="spinner"
         )
-        yield PromptInput(self.prompt_history, self.complete, blink=self.animate, id="input")
+        yield PromptInput(self.prompt_history, self.complete, blink=self.animations, id="input")
         yield Footer()
 
     @property
@@ -227,7 +228,7 @@ class IkigaiApp(App[int]):
         """Whether events of ``turn_id`` should still be shown (not superseded)."""
         return turn_id == self.turn_id
 
-    def is_running(self, turn_id: int) -> bool:
+    def is_current_turn(self, turn_id: int) -> bool:
         """Whether ``turn_id`` is the turn running now."""
         return turn_id == self.turn_id and self.busy
 
@@ -620,7 +621,7 @@ class IkigaiApp(App[int]):
         """A one-line note in the scrollback (commands use it)."""
         self.scrollback.note(text, warning=warning)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Ctrl+P lists every action of the app, and Textual's own."""
         yield from super().get_system_commands(screen)
         for binding in default_bindings():

@@ -166,7 +166,7 @@ class ToolCallView(Vertical):
     DEFAULT_CLASSES = "message tool"
     PREVIEW_LINES = 6
     can_focus = True
-    BINDINGS: ClassVar[list[BindingType]] = [("enter", "toggle", "Expand")]
+    BINDINGS: ClassVar[list[BindingType]] = [("enter", "toggle_output", "Expand")]
 
     def __init__(self, call_id: str, name: str, arguments: str) -> None:
         super().__init__()
@@ -208,13 +208,13 @@ class ToolCallView(Vertical):
         self._result.update(escape(shown))
         self._result.display = True
 
-    def action_toggle(self) -> None:
+    def action_toggle_output(self) -> None:
         """Expand or collapse the result."""
         self.expanded = not self.expanded
         self._render_result()
 
     def on_click(self) -> None:
-        self.action_toggle()
+        self.action_toggle_output()
 
     @property
     def copy_text(self) -> str:

@@ -41,7 +41,7 @@ class Spinner(Static):
         super().__init__("", id=id, markup=False)
         self.is_current = is_current
         self.clock = clock
-        self.animate = animate
+        self.animations = animate
         self.state = ""
         self.detail = ""
         self.started = 0.0
@@ -54,7 +54,7 @@ class Spinner(Static):
         """A turn starts now."""
         self.started = self.clock()
         self.set_state("waiting for the model")
-        if self.animate:
+        if self.animations:
             self._timer.resume()
 
     def stop(self, final: str = "") -> None:
