@@ -52,12 +52,12 @@ def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str
             call_id = str(row.data.get("id", ""))
             ok = bool(row.data.get("success", True))
             output = str(row.data.get("output", row.content))
-            view = tools.pop(call_id, None)
-            if view is None:
-                view = ToolCallView(call_id, str(row.data.get("name", "")), "")
-                views.append(view)
-            view.output, view.ok = output, ok
-            view.set_class(not ok, "failed")
+            called = tools.pop(call_id, None)
+            if called is None:
+                called = ToolCallView(call_id, str(row.data.get("name", "")), "")
+                views.append(called)
+            called.output, called.ok = output, ok
+            called.set_class(not ok, "failed")
         elif kind == "command":
             views.append(Notice(f"› {row.content}"))
         elif kind == "mark":

@@ -164,9 +164,9 @@ class Scrollback(VerticalScroll):
             self._tools[event.id] = view
             self.add(view)
         elif kind == "tool_result":
-            view = self._tools.pop(event.id, None)
-            if view is not None:
-                view.set_result(event.ok, event.output)
+            called = self._tools.pop(event.id, None)
+            if called is not None:
+                called.set_result(event.ok, event.output)
                 self._after_growth()
 
     def _answer(self, key: tuple[int, int]) -> AssistantMessage:
