@@ -392,12 +392,14 @@ class IkigaiApp(App[int]):
                 answer.set_result(result if result is not None else _Approval("deny"))
 
         self.push_screen(screen, done)
-        self.spinner.set_state("waiting for your approval")
+        # Through the spinner's own queue, after the tool_run event already queued there.
+        self.spinner.call_later(self.spinner.set_state, "waiting for your approval")
         try:
             return await answer
         finally:
             if screen.is_active:
                 screen.dismiss(None)
+            self.spinner.call_later(self.spinner.set_state, "running a tool")
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -288,6 +288,8 @@ async def test_tool_call_asks_and_runs_after_yes(app_env: Path, fake_server: Fak
         await wait_for(pilot, app.storage_ready.is_set)
         await send(pilot, "write it")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await pilot.pause(0.1)
+        assert app.spinner.state == "waiting for your approval"
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.busy)
         await pilot.pause(0.1)
