@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.markup import escape
+from textual import events
 from textual.widgets import Static
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    profile: str
+    model: str
+    thinking: str | None
+    last_tokens: tuple[int, int]
+    total_tokens: int
+    conversation: int
+    warning: str
+
+
 class StatusBar(Static):
-    """One line at the top; the app calls ``show`` when something changes."""
+    """One line at the top; the app calls ``show`` when something changes.
+
+    When the full line does not fit (80 columns and a long model name), the
+    labels get shorter and the separators thinner, so nothing falls off the end.
+    """
+
+    _shown: _Shown | None = None
 
     def show(
         self,
@@ -21,16 +41,41 @@ class StatusBar(Static):
         warning: str = "",
     ) -> None:
         """Render the line from plain values."""
-        tokens_in, tokens_out = last_tokens
-        parts = [
-            f"[b]{escape(profile)}[/b]",
-            escape(model),
-            f"thinking {escape(thinking or 'off')}",
+        self._shown = _Shown(
+            profile, model, thinking, last_tokens, total_tokens, conversation, warning
+        )
+        self._render_line()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._render_line()
+
+    def _render_line(self) -> None:
+        shown = self._shown
+        if shown is None:
+            return
+        tokens_in, tokens_out = shown.last_tokens
+        full = [
+            shown.profile,
+            shown.model,
+            f"thinking {shown.thinking or 'off'}",
             f"last {tokens_in}↑ {tokens_out}↓",
-            f"conv {total_tokens} tok",
-            f"#{conversation}",
+            f"conv {shown.total_tokens} tok",
+            f"#{shown.conversation}",
         ]
-        line = " │ ".join(parts)
-        if warning:
-            line += f" │ [reverse] {escape(warning)} [/reverse]"
+        short = [
+            shown.profile,
+            shown.model,
+            shown.thinking or "no think",
+            f"{tokens_in}↑{tokens_out}↓",
+            f"Σ{shown.total_tokens}",
+            f"#{shown.conversation}",
+        ]
+        width = self.content_size.width
+        parts, separator = full, " │ "
+        if width and len(separator.join(full)) > width:
+            parts, separator = short, "│"
+        first, *rest = (escape(part) for part in parts)
+        line = separator.join([f"[b]{first}[/b]", *rest])
+        if shown.warning:
+            line += f"{separator}[reverse] {escape(shown.warning)} [/reverse]"
         self.update(line)
