@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fakeserver import FakeServer
+
+# Property tests check what happens, not how fast: a loaded CI machine must not
+# turn a slow example into a failure.
+settings.register_profile("ikigai", deadline=None)
+settings.load_profile("ikigai")
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 
