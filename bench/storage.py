@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage import Database
+from ikigai.storage import Database
 
 WORDS = [
     "the",

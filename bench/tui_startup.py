@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-from tui.cli import build_parser
-from tui.app import build_app
-from tui.settings import load_settings
+from ikigai.cli.main import build_parser
+from ikigai.tui.app import build_app
+from ikigai.engine.settings import load_settings
 
 args = build_parser().parse_args(["--model", "openai-chat/fake", "--db", {db!r}])
 config, _ = load_settings(None)
@@ -78,7 +78,7 @@ def startup(runs: int, tmp: Path) -> list[float]:
 
 
 async def _fill(db_path: Path, count: int) -> int:
-    from storage.repository import Database
+    from ikigai.storage.repository import Database
 
     db = await Database.open(db_path)
     try:
@@ -110,9 +110,9 @@ async def open_long(count: int, tmp: Path) -> float:
     """
     os.environ.update(_env(tmp))
     sys.path.insert(0, str(ROOT))
-    from tui.app import build_app
-    from tui.cli import build_parser
-    from tui.settings import load_settings
+    from ikigai.cli.main import build_parser
+    from ikigai.engine.settings import load_settings
+    from ikigai.tui.app import build_app
 
     db_path = tmp / "long.db"
     conversation = await _fill(db_path, count)

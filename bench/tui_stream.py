@@ -54,11 +54,11 @@ from textual.binding import Binding, BindingType  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
 from textual.widgets import Markdown  # noqa: E402
 
-from providers.http import ProviderOptions  # noqa: E402
-from providers.openai_chat import OpenAIChatProvider  # noqa: E402
-from providers.request import Message, Request  # noqa: E402
+from ikigai.providers.http import ProviderOptions  # noqa: E402
+from ikigai.providers.openai_chat import OpenAIChatProvider  # noqa: E402
+from ikigai.providers.request import Message, Request  # noqa: E402
+from ikigai.tui.widgets.markdown_stream import StreamingMarkdown  # noqa: E402
 from tests.fakeserver import FakeServer, Reply, Text  # noqa: E402
-from tui.widgets.markdown_stream import StreamingMarkdown  # noqa: E402
 
 TOKENS = 10_000
 DELTA = 4

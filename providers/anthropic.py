@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from providers.base import HttpProvider, Normalizer
-from providers.errors import error_from_payload
-from providers.events import (
+from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.errors import error_from_payload
+from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
@@ -33,8 +33,8 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.models import ModelLookup, ModelSpec, lookup
-from providers.request import (
+from ikigai.providers.models import ModelLookup, ModelSpec, lookup
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -43,7 +43,7 @@ from providers.request import (
     ToolCallBlock,
     ToolResultBlock,
 )
-from providers.sse import SSEEvent
+from ikigai.providers.sse import SSEEvent
 
 API_VERSION = "2023-06-01"
 

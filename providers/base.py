@@ -25,11 +25,11 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from providers import errors
-from providers.events import Done, Error, ProviderEvent, Retry, Start, StreamEvent
-from providers.http import ProviderOptions, shared_client
-from providers.request import Request
-from providers.sse import SSEDecoder, SSEEvent
+from ikigai.providers import errors
+from ikigai.providers.events import Done, Error, ProviderEvent, Retry, Start, StreamEvent
+from ikigai.providers.http import ProviderOptions, shared_client
+from ikigai.providers.request import Request
+from ikigai.providers.sse import SSEDecoder, SSEEvent
 
 
 class Provider(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from providers.events import Error, ErrorCategory
+from ikigai.providers.events import Error, ErrorCategory
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_HONOURED_RETRY_AFTER_MS = 60_000

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from providers import errors
-from providers.base import HttpProvider, Normalizer
-from providers.events import (
+from ikigai.providers import errors
+from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
@@ -38,8 +38,8 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.models import ModelSpec, lookup
-from providers.request import (
+from ikigai.providers.models import ModelSpec, lookup
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -47,7 +47,7 @@ from providers.request import (
     ToolCallBlock,
     ToolResultBlock,
 )
-from providers.sse import SSEEvent
+from ikigai.providers.sse import SSEEvent
 
 PROVIDER_ID = "google"
 

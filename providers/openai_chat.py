@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from providers.base import HttpProvider, Normalizer
-from providers.errors import error_from_payload
-from providers.events import (
+from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.errors import error_from_payload
+from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
@@ -27,14 +27,14 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.request import (
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
     ToolCallBlock,
     ToolResultBlock,
 )
-from providers.sse import SSEEvent
+from ikigai.providers.sse import SSEEvent
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",

@@ -19,9 +19,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from providers.base import HttpProvider, Normalizer
-from providers.errors import NON_RETRYABLE_CODES, error_from_payload
-from providers.events import (
+from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.errors import NON_RETRYABLE_CODES, error_from_payload
+from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
@@ -34,8 +34,8 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.models import ModelSpec, lookup
-from providers.request import (
+from ikigai.providers.models import ModelSpec, lookup
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -43,7 +43,7 @@ from providers.request import (
     ToolCallBlock,
     ToolResultBlock,
 )
-from providers.sse import SSEEvent
+from ikigai.providers.sse import SSEEvent
 
 PROVIDER_ID = "openai"
 

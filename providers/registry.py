@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from providers.base import HttpProvider
-from providers.http import ProviderOptions
+from ikigai.providers.base import HttpProvider
+from ikigai.providers.http import ProviderOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,28 +32,28 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "openai",
             "https://api.openai.com/v1",
             ("OPENAI_API_KEY",),
-            "providers.openai_responses:OpenAIResponsesProvider",
+            "ikigai.providers.openai_responses:OpenAIResponsesProvider",
             "OpenAI Responses",
         ),
         ProviderInfo(
             "openai-chat",
             "https://api.openai.com/v1",
             ("OPENAI_API_KEY",),
-            "providers.openai_chat:OpenAIChatProvider",
+            "ikigai.providers.openai_chat:OpenAIChatProvider",
             "OpenAI Chat Completions",
         ),
         ProviderInfo(
             "anthropic",
             "https://api.anthropic.com",
             ("ANTHROPIC_API_KEY",),
-            "providers.anthropic:AnthropicProvider",
+            "ikigai.providers.anthropic:AnthropicProvider",
             "Anthropic Messages",
         ),
         ProviderInfo(
             "google",
             "https://generativelanguage.googleapis.com",
             ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-            "providers.google:GoogleProvider",
+            "ikigai.providers.google:GoogleProvider",
             "Google Gemini",
         ),
     )

@@ -4,7 +4,7 @@ crash-safe recording of streaming answers, full-text search and export.
 Never imports the UI or provider wire modules (only ``providers.events``).
 """
 
-from storage.errors import (
+from ikigai.storage.errors import (
     DatabaseAccessError,
     DatabaseBusyError,
     DatabaseCorruptError,
@@ -13,7 +13,7 @@ from storage.errors import (
     SchemaTooNewError,
     StorageError,
 )
-from storage.models import (
+from ikigai.storage.models import (
     MESSAGE_KINDS,
     MESSAGE_STATUSES,
     ConversationSummary,
@@ -22,9 +22,9 @@ from storage.models import (
     SearchHit,
     StoredMessage,
 )
-from storage.paths import default_db_path, resolve_db_path
-from storage.recorder import TurnRecorder
-from storage.repository import Database
+from ikigai.storage.paths import default_db_path, resolve_db_path
+from ikigai.storage.recorder import TurnRecorder
+from ikigai.storage.repository import Database
 
 __all__ = [
     "MESSAGE_KINDS",

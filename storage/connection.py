@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.errors import StorageError
-from storage.fileguard import check_file, translate
-from storage.liveness import process_is_alive
-from storage.migrator import check_schema, migrate
+from ikigai.storage.errors import StorageError
+from ikigai.storage.fileguard import check_file, translate
+from ikigai.storage.liveness import process_is_alive
+from ikigai.storage.migrator import check_schema, migrate
 
 BUSY_TIMEOUT_MS = 10_000
 MEMORY = ":memory:"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from storage.models import ConversationSummary, StoredMessage
+from ikigai.storage.models import ConversationSummary, StoredMessage
 
 EXPORT_FORMAT = "ikigai.conversation"
 EXPORT_VERSION = 1

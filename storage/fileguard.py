@@ -11,7 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from storage.errors import (
+from ikigai.storage.errors import (
     DatabaseAccessError,
     DatabaseBusyError,
     DatabaseCorruptError,

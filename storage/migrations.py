@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.models import MESSAGE_KINDS, MESSAGE_STATUSES
+from ikigai.storage.models import MESSAGE_KINDS, MESSAGE_STATUSES
 
 APPLICATION_ID = 0x494B4947
 """Written to the SQLite header (``PRAGMA application_id``): 'IKIG'."""

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.errors import ForeignDatabaseError, SchemaTooNewError
-from storage.migrations import MIGRATIONS, Migration
-from storage.timestamps import utc_now
+from ikigai.storage.errors import ForeignDatabaseError, SchemaTooNewError
+from ikigai.storage.migrations import MIGRATIONS, Migration
+from ikigai.storage.timestamps import utc_now
 
 _CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     ProviderEvent,
@@ -28,9 +28,9 @@ from providers.events import (
     ToolCallDone,
     ToolCallStart,
 )
-from storage.metadata import compact
-from storage.models import MessageStatus
-from storage.repository import Database
+from ikigai.storage.metadata import compact
+from ikigai.storage.models import MessageStatus
+from ikigai.storage.repository import Database
 
 FLUSH_INTERVAL = 0.25
 """Seconds between writes of a streaming answer."""

@@ -19,13 +19,13 @@ from typing import Any, Literal, Self, cast
 
 import aiosqlite
 
-from storage.connection import normalize_path, open_connection
-from storage.errors import NotFoundError, StorageError
-from storage.fileguard import translate
-from storage.liveness import current_process_token
-from storage.metadata import decode, encode
-from storage.migrations import AUTO_TITLE_SQL
-from storage.models import (
+from ikigai.storage.connection import normalize_path, open_connection
+from ikigai.storage.errors import NotFoundError, StorageError
+from ikigai.storage.fileguard import translate
+from ikigai.storage.liveness import current_process_token
+from ikigai.storage.metadata import decode, encode
+from ikigai.storage.migrations import AUTO_TITLE_SQL
+from ikigai.storage.models import (
     MESSAGE_KINDS,
     MESSAGE_STATUSES,
     ConversationSummary,
@@ -34,8 +34,8 @@ from storage.models import (
     SearchHit,
     StoredMessage,
 )
-from storage.search import fts_query
-from storage.timestamps import utc_now
+from ikigai.storage.search import fts_query
+from ikigai.storage.timestamps import utc_now
 
 _MESSAGE_COLUMNS = "id, conversation_id, parent_id, kind, content, data, status, created_at"
 _SUMMARY_SELECT = """
@@ -365,14 +365,14 @@ class Database:
     async def export_json(self, conversation_id: int) -> dict[str, Any]:
         """The whole conversation as JSON-ready data (see ``storage.export``)."""
         conversation, messages = await self._load_whole(conversation_id)
-        from storage import export
+        from ikigai.storage import export
 
         return export.to_json(conversation, messages)
 
     async def export_markdown(self, conversation_id: int) -> str:
         """The whole conversation as a Markdown document."""
         conversation, messages = await self._load_whole(conversation_id)
-        from storage import export
+        from ikigai.storage import export
 
         return export.to_markdown(conversation, messages)
 

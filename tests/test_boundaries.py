@@ -1,7 +1,8 @@
-"""The package rules of the design: providers/ and storage/ never import tui/.
+"""The package rules of the design, checked on every source file's imports.
 
-providers/ also never imports storage/ or Textual; storage/ never imports
-Textual or a provider's wire module (the event and request types are shared).
+providers/ and storage/ never import the engine or the front ends; the engine
+never imports Textual or the front ends; nothing imports the top-level folders
+by their bare names: every module is reached through the one ``ikigai`` name.
 """
 
 from __future__ import annotations
@@ -12,45 +13,79 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_PROVIDER_MODULES = {"providers.events", "providers.request"}
+PACKAGES = ("providers", "storage", "engine", "tui", "cli")
+SHARED_PROVIDER_MODULES = ("ikigai.providers.events", "ikigai.providers.request")
+
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "providers": ("ikigai.storage", "ikigai.engine", "ikigai.tui", "ikigai.cli", "textual", "rich"),
+    "storage": ("ikigai.engine", "ikigai.tui", "ikigai.cli", "textual", "rich"),
+    "engine": ("ikigai.tui", "ikigai.cli", "textual", "rich"),
+    "tui": ("ikigai.cli",),
+    "cli": ("textual", "rich"),
+}
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
 
 
 def imported_modules(package: str) -> dict[str, set[str]]:
-    """Every module each file of ``package`` imports (absolute names)."""
+    """Every module each file of ``package`` imports (absolute names; relative ones
+    are recorded as ``.name`` so that a test can refuse them)."""
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / package).rglob("*.py")):
         names: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
         found[str(path.relative_to(ROOT))] = names
     return found
 
 
-@pytest.mark.parametrize("package", ["providers", "storage"])
-def test_never_imports_the_app(package: str) -> None:
+@pytest.mark.parametrize("package", PACKAGES)
+def test_layering(package: str) -> None:
     files = imported_modules(package)
     assert files, f"no Python files found under {package}/"
     for path, names in files.items():
-        bad = {n for n in names if n.split(".")[0] in ("tui", "textual", "rich")}
+        bad = {n for n in names for prefix in FORBIDDEN[package] if _within(n, prefix)}
         assert not bad, f"{path} imports {sorted(bad)}"
 
 
-def test_providers_do_not_import_storage() -> None:
-    for path, names in imported_modules("providers").items():
-        assert not {n for n in names if n.split(".")[0] == "storage"}, path
+@pytest.mark.parametrize("package", [*PACKAGES, "tests", "bench"])
+def test_everything_is_imported_through_the_ikigai_name(package: str) -> None:
+    for path, names in imported_modules(package).items():
+        bare = {n for n in names if n.split(".")[0] in PACKAGES or n.startswith(".")}
+        assert not bare, f"{path} imports {sorted(bare)}: use ikigai.<package>"
 
 
 def test_storage_imports_only_shared_provider_types() -> None:
+    seen = set()
     for path, names in imported_modules("storage").items():
         wire = {
             n
             for n in names
-            if n.startswith("providers")
-            and not any(n == m or n.startswith(m + ".") for m in SHARED_PROVIDER_MODULES)
-            and n != "providers"
+            if _within(n, "ikigai.providers")
+            and n != "ikigai.providers"
+            and not any(_within(n, m) for m in SHARED_PROVIDER_MODULES)
         }
         assert not wire, f"{path} imports provider wire modules {sorted(wire)}"
+        seen |= {n for n in names if _within(n, "ikigai.providers")}
+    # The scan sees the imports it is meant to police.
+    assert "ikigai.providers.events" in seen
+
+
+def test_the_scan_sees_cross_package_imports() -> None:
+    engine = set().union(*imported_modules("engine").values())
+    assert any(_within(n, "ikigai.providers") for n in engine)
+    assert any(_within(n, "ikigai.storage") for n in engine)
+
+
+def test_the_ikigai_package_links_every_folder() -> None:
+    for package in PACKAGES:
+        link = ROOT / "ikigai" / package
+        assert link.is_symlink(), f"ikigai/{package} should link to ../{package}"
+        assert link.resolve() == (ROOT / package).resolve()

@@ -26,26 +26,26 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui.bus import BusEvent, MessageBus
-from tui.history import PromptHistory
-from tui.keys import default_bindings, effective_keys, resolve_keymap
-from tui.session import ChatSession, initial_run
-from tui.widgets.bus_link import BusMessage, forward_to
-from tui.widgets.prompt_input import PromptInput
-from tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
-from tui.widgets.spinner import Spinner
-from tui.widgets.status_bar import StatusBar
-from tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
+from ikigai.engine.session import ChatSession, initial_run
+from ikigai.tui.bus import BusEvent, MessageBus
+from ikigai.tui.history import PromptHistory
+from ikigai.tui.keys import default_bindings, effective_keys, resolve_keymap
+from ikigai.tui.widgets.bus_link import BusMessage, forward_to
+from ikigai.tui.widgets.prompt_input import PromptInput
+from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
+from ikigai.tui.widgets.spinner import Spinner
+from ikigai.tui.widgets.status_bar import StatusBar
+from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from providers.events import Error
-    from providers.request import ToolCallBlock
-    from storage.models import StoredMessage
-    from tui.settings import Config, RunConfig
-    from tui.toolloop import Approval, ToolLoop
-    from tui.turns import TurnOutcome
+    from ikigai.engine.settings import Config, RunConfig
+    from ikigai.engine.toolloop import Approval, ToolLoop
+    from ikigai.engine.turns import TurnOutcome
+    from ikigai.providers.events import Error
+    from ikigai.providers.request import ToolCallBlock
+    from ikigai.storage.models import StoredMessage
 
 SPINNER_EVENTS = frozenset(
     {
@@ -239,7 +239,7 @@ class IkigaiApp(App[int]):
 
     def advise(self, error: Error) -> str:
         """What to do about a provider error, with this session's key names and URL."""
-        from tui.widgets.message_views import error_advice
+        from ikigai.tui.widgets.message_views import error_advice
 
         run = self.session.run
         return error_advice(
@@ -283,14 +283,14 @@ class IkigaiApp(App[int]):
             self.action_scroll_bottom()
 
     async def _command(self, line: str) -> None:
-        from tui.commands import execute
+        from ikigai.tui.commands import execute
 
         await self.storage_ready.wait()
         await execute(self, line)
 
     def complete(self, text: str) -> tuple[str, list[str]]:
         """Tab completion for the input."""
-        from tui.commands import complete
+        from ikigai.tui.commands import complete
 
         return complete(text, self)
 
@@ -305,8 +305,8 @@ class IkigaiApp(App[int]):
         return self.turn_id
 
     async def _turn(self, prompt: str, turn_id: int) -> TurnOutcome:
-        from tui.tools import default_registry
-        from tui.turns import TurnRunner, TurnSettings
+        from ikigai.engine.tools import default_registry
+        from ikigai.engine.turns import TurnRunner, TurnSettings
 
         await self.storage_ready.wait()
         session = self.session
@@ -358,8 +358,8 @@ class IkigaiApp(App[int]):
     def tool_loop(self) -> ToolLoop:
         """The conversation's tool loop (policy from ``[tools]``, approval by prompt)."""
         if self._tool_loop is None:
-            from tui.toolloop import ToolLoop
-            from tui.tools import (
+            from ikigai.engine.toolloop import ToolLoop
+            from ikigai.engine.tools import (
                 PolicyError,
                 ToolContext,
                 ToolPolicy,
@@ -380,14 +380,14 @@ class IkigaiApp(App[int]):
 
     async def approve(self, call: ToolCallBlock) -> Approval:
         """The approver of the tool loop: the approval prompt, as a modal screen."""
-        from tui.screens.approval import ApprovalScreen
+        from ikigai.tui.screens.approval import ApprovalScreen
 
         answer: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
         screen = ApprovalScreen(call)
 
         def done(result: Approval | None) -> None:
             if not answer.done():
-                from tui.toolloop import Approval as _Approval
+                from ikigai.engine.toolloop import Approval as _Approval
 
                 answer.set_result(result if result is not None else _Approval("deny"))
 
@@ -448,7 +448,7 @@ class IkigaiApp(App[int]):
 
         Sending waits for the context (``storage_ready``), not the screen.
         """
-        from tui.widgets.restore import views_from_rows
+        from ikigai.tui.widgets.restore import views_from_rows
 
         await self.cancel_and_wait()
         ready = self.storage_ready
@@ -475,7 +475,7 @@ class IkigaiApp(App[int]):
         ready.set()
 
     async def on_scrollback_load_earlier(self, message: Scrollback.LoadEarlier) -> None:
-        from tui.widgets.restore import views_from_rows
+        from ikigai.tui.widgets.restore import views_from_rows
 
         db = self.session.db
         if db is None or self.oldest_shown is None:
@@ -492,7 +492,7 @@ class IkigaiApp(App[int]):
 
     def show_picker(self) -> None:
         """Open the picker; the chosen conversation is resumed."""
-        from tui.screens.picker import PickerScreen
+        from ikigai.tui.screens.picker import PickerScreen
 
         if self.session.db is None:
             self.scrollback.note("storage is not open yet", warning=True)
@@ -514,7 +514,7 @@ class IkigaiApp(App[int]):
         self.show_help()
 
     def show_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from ikigai.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(effective_keys(self.keymap)))
 
@@ -554,7 +554,7 @@ class IkigaiApp(App[int]):
 
     def action_copy_picker(self) -> None:
         """Ctrl+G: choose any message or code block to copy."""
-        from tui.screens.copy import CopyScreen
+        from ikigai.tui.screens.copy import CopyScreen
 
         self.push_screen(CopyScreen(self.scrollback.messages()), self._copied)
 
@@ -634,7 +634,7 @@ class IkigaiApp(App[int]):
 
 def marks_in_context(rows: list[StoredMessage]) -> dict[str, tuple[int, int]]:
     """The marks a stored conversation's context still has: label -> (row id, context length)."""
-    from tui.recording import history_from_messages
+    from ikigai.engine.recording import history_from_messages
 
     marks: dict[str, tuple[int, int]] = {}
     for position, row in enumerate(rows):
@@ -647,7 +647,7 @@ def marks_in_context(rows: list[StoredMessage]) -> dict[str, tuple[int, int]]:
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the full-screen app with the CLI's flags; returns the exit status."""
-    from tui.settings import ConfigError, load_settings
+    from ikigai.engine.settings import ConfigError, load_settings
 
     try:
         config, _ = load_settings(args.config)

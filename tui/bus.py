@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tui.turns import RunnerEvent
+from ikigai.engine.turns import RunnerEvent
 
 
 @dataclass(frozen=True, slots=True)

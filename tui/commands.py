@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from providers.request import THINKING_LEVELS
+from ikigai.providers.request import THINKING_LEVELS
 
 if TYPE_CHECKING:
-    from tui.session import ChatSession
-    from tui.settings import RunConfig
+    from ikigai.engine.session import ChatSession
+    from ikigai.engine.settings import RunConfig
 
 
 class CommandHost(Protocol):
@@ -95,7 +95,7 @@ def split_model_level(spec: str) -> tuple[str, str | None]:
 
 
 async def _model(host: CommandHost, words: list[str], rest: str) -> None:
-    from tui.settings import ConfigError
+    from ikigai.engine.settings import ConfigError
 
     session = host.session
     if not words:
@@ -113,7 +113,7 @@ async def _model(host: CommandHost, words: list[str], rest: str) -> None:
 
 
 async def _thinking(host: CommandHost, words: list[str], rest: str) -> None:
-    from tui.settings import ConfigError
+    from ikigai.engine.settings import ConfigError
 
     if len(words) != 1 or words[0] not in THINKING_LEVELS:
         raise CommandError(f"one of {', '.join(THINKING_LEVELS)} expected")
@@ -126,7 +126,7 @@ async def _thinking(host: CommandHost, words: list[str], rest: str) -> None:
 
 
 async def _profile(host: CommandHost, words: list[str], rest: str) -> None:
-    from tui.settings import ConfigError
+    from ikigai.engine.settings import ConfigError
 
     session = host.session
     if not words:
@@ -182,7 +182,7 @@ async def _export(host: CommandHost, words: list[str], rest: str) -> None:
     path = _export_path(words[0] if words else f"ikigai-{session.conversation_id}.{fmt}")
     assert session.db is not None
     if fmt == "json":
-        from storage.export import dumps
+        from ikigai.storage.export import dumps
 
         text = dumps(await session.db.export_json(session.conversation_id))
     else:
@@ -275,7 +275,7 @@ def _common_prefix(words: list[str]) -> str:
 
 
 def _model_candidates(session: ChatSession) -> list[str]:
-    from providers.registry import PROVIDERS
+    from ikigai.providers.registry import PROVIDERS
 
     seen: dict[str, None] = {session.run.model_spec: None}
     for profile in session.config["profiles"].values():

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tui.app import IkigaiApp, build_app
-from tui.history import PromptHistory
-from tui.settings import load_settings
+from ikigai.engine.settings import load_settings
+from ikigai.tui.app import IkigaiApp, build_app
+from ikigai.tui.history import PromptHistory
 
 CONFIG = """\
 default_profile = "default"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from providers.events import TextDelta
-from tui.bus import BusEvent, MessageBus
-from tui.turns import UserPrompt
+from ikigai.engine.turns import UserPrompt
+from ikigai.providers.events import TextDelta
+from ikigai.tui.bus import BusEvent, MessageBus
 
 
 async def test_every_subscriber_gets_every_event_in_order() -> None:

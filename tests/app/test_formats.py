@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.tui.widgets.message_views import ToolCallView
 from tests.app.conftest import make_app, wait_for
 from tests.fakeserver import FakeServer, Reply, Text, Thinking, ToolCall
-from tui.widgets.message_views import ToolCallView
 
 FORMATS = {
     "openai-chat": ("openai-chat/fake-model", "OPENAI_API_KEY"),

@@ -9,13 +9,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ikigai.tui.bus import BusEvent
+from ikigai.tui.screens.approval import ApprovalScreen
+from ikigai.tui.screens.help import HelpScreen
+from ikigai.tui.screens.picker import PickerScreen
+from ikigai.tui.widgets.message_views import AssistantMessage, ErrorBlock, Notice, ToolCallView
 from tests.app.conftest import make_app, wait_for
 from tests.fakeserver import FakeServer, Fault, Reply, Text, Thinking, ToolCall, http_error
-from tui.bus import BusEvent
-from tui.screens.approval import ApprovalScreen
-from tui.screens.help import HelpScreen
-from tui.screens.picker import PickerScreen
-from tui.widgets.message_views import AssistantMessage, ErrorBlock, Notice, ToolCallView
 
 
 def rows(db: Path, sql: str) -> list[tuple]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from ikigai.tui.screens.picker import PickerScreen
+from ikigai.tui.widgets.message_views import ErrorBlock
 from tests.app.conftest import make_app, wait_for
 from tests.fakeserver import FakeServer, Fault, Reply, Text, Thinking, http_error
-from tui.screens.picker import PickerScreen
-from tui.widgets.message_views import ErrorBlock
 
 ANSWER = (
     "## Plan\n\nHere is what I would do:\n\n1. Read the file\n2. Fix the **bug**\n\n"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from providers.events import Error
-from tui.commands import complete, parse, split_model_level
-from tui.history import PromptHistory
-from tui.keys import resolve_keymap
-from tui.widgets.message_views import compact_arguments, error_advice
+from ikigai.providers.events import Error
+from ikigai.tui.commands import complete, parse, split_model_level
+from ikigai.tui.history import PromptHistory
+from ikigai.tui.keys import resolve_keymap
+from ikigai.tui.widgets.message_views import compact_arguments, error_advice
 
 
 def test_key_override_applies() -> None:

@@ -40,7 +40,7 @@ def run_ikigai(
 ) -> subprocess.CompletedProcess[bytes]:
     """``ikigai ARGS`` with stdin from ``stdin`` (a closed pipe when None)."""
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args],
+        [sys.executable, "-m", "ikigai", *args],
         input=stdin if stdin is not None else b"",
         capture_output=True,
         env=env,

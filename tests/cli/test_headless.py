@@ -227,7 +227,7 @@ def test_escape_sequences_are_neutralized_on_a_terminal(
     controller, terminal = pty.openpty()
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "tui", "-p", "hi", *chat_args(fake_server)],
+            [sys.executable, "-m", "ikigai", "-p", "hi", *chat_args(fake_server)],
             stdin=subprocess.DEVNULL,
             stdout=terminal,
             stderr=subprocess.PIPE,

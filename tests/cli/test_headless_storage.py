@@ -153,7 +153,7 @@ def test_kill_9_mid_stream_keeps_the_partial_answer(
     fake_server.enqueue(Reply(steps=[Text(answer, chunk=4)], event_delay=0.02))
     db = Path(env["IKIGAI_DB"])
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "-p", "tell me", *chat(fake_server)],
+        [sys.executable, "-m", "ikigai", "-p", "tell me", *chat(fake_server)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -196,7 +196,7 @@ def test_ctrl_c_stores_the_partial_answer_and_exits_130(
     answer = "Words that arrive slowly enough to be interrupted by the user. " * 10
     fake_server.enqueue(Reply(steps=[Text(answer, chunk=4)], event_delay=0.02))
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "-p", "go", *chat(fake_server)],
+        [sys.executable, "-m", "ikigai", "-p", "go", *chat(fake_server)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

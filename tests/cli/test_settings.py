@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.config_schema import Settings
-from tui.settings import ConfigError, load_settings, resolve_run
+from ikigai.engine.config_schema import Settings
+from ikigai.engine.settings import ConfigError, load_settings, resolve_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,7 +154,7 @@ def test_validated_config_is_cached_until_file_or_environment_changes(
 ) -> None:
     path = write(tmp_path, '[profiles.default]\nmodel = "openai-chat/a"\n')
     probe = (
-        "import sys; from tui.settings import load_settings; "
+        "import sys; from ikigai.engine.settings import load_settings; "
         "c, _ = load_settings(sys.argv[1]); "
         "print(c['profiles']['default']['model'], 'pydantic' in sys.modules)"
     )

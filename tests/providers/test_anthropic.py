@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from providers.anthropic import (
+from ikigai.providers.anthropic import (
     DEFAULT_MODEL,
     MODELS,
     THINKING_BUDGETS,
@@ -27,7 +27,7 @@ from providers.anthropic import (
     serialize_messages,
     thinking_params,
 )
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     Start,
@@ -38,8 +38,8 @@ from providers.events import (
     ToolCallDone,
     ToolCallStart,
 )
-from providers.http import ProviderOptions
-from providers.request import (
+from ikigai.providers.http import ProviderOptions
+from ikigai.providers.request import (
     THINKING_LEVELS,
     Message,
     Request,
@@ -49,7 +49,7 @@ from providers.request import (
     ToolResultBlock,
     ToolSpec,
 )
-from providers.sse import SSEDecoder
+from ikigai.providers.sse import SSEDecoder
 from tests.fakeserver import Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"

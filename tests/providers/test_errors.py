@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from providers.errors import (
+from ikigai.providers.errors import (
     error_from_exception,
     error_from_http,
     error_from_payload,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     Start,
@@ -29,15 +29,15 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.google import (
+from ikigai.providers.google import (
     SKIP_SIGNATURE,
     GeminiNormalizer,
     GoogleProvider,
     model_spec,
     thinking_config,
 )
-from providers.http import ProviderOptions
-from providers.request import (
+from ikigai.providers.http import ProviderOptions
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -47,7 +47,7 @@ from providers.request import (
     ToolResultBlock,
     ToolSpec,
 )
-from providers.sse import SSEDecoder
+from ikigai.providers.sse import SSEDecoder
 from tests.fakeserver import FakeServer, Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"

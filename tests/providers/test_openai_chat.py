@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     ProviderEvent,
@@ -24,9 +24,9 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.http import ProviderOptions
-from providers.openai_chat import ChatNormalizer, OpenAIChatProvider
-from providers.request import (
+from ikigai.providers.http import ProviderOptions
+from ikigai.providers.openai_chat import ChatNormalizer, OpenAIChatProvider
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -34,7 +34,7 @@ from providers.request import (
     ToolResultBlock,
     ToolSpec,
 )
-from providers.sse import SSEDecoder
+from ikigai.providers.sse import SSEDecoder
 from tests.fakeserver import FakeServer, Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "openai-chat"

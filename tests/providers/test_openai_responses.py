@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     Retry,
@@ -31,13 +31,13 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from providers.http import ProviderOptions
-from providers.openai_responses import (
+from ikigai.providers.http import ProviderOptions
+from ikigai.providers.openai_responses import (
     OpenAIResponsesProvider,
     ResponsesNormalizer,
     serialize_input,
 )
-from providers.request import (
+from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
@@ -46,7 +46,7 @@ from providers.request import (
     ToolResultBlock,
     ToolSpec,
 )
-from providers.sse import SSEDecoder
+from ikigai.providers.sse import SSEDecoder
 from tests.fakeserver import Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openai-responses"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database
+from ikigai.storage import Database
 
 
 @pytest.fixture

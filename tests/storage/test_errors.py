@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import (
+from ikigai.storage import (
     Database,
     DatabaseAccessError,
     DatabaseCorruptError,

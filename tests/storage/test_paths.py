@@ -6,7 +6,7 @@ from pathlib import Path
 
 import platformdirs
 
-from storage import default_db_path, resolve_db_path
+from ikigai.storage import default_db_path, resolve_db_path
 
 
 def test_default_is_in_the_platform_user_data_dir() -> None:

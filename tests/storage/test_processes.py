@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     ProviderEvent,
     Start,
@@ -25,8 +25,8 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from storage import Database, TurnRecorder
-from storage.migrations import MIGRATIONS
+from ikigai.storage import Database, TurnRecorder
+from ikigai.storage.migrations import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from providers.events import (
+from ikigai.providers.events import (
     Done,
     Error,
     ProviderEvent,
@@ -20,7 +20,7 @@ from providers.events import (
     ToolCallStart,
     Usage,
 )
-from storage import Database, TurnRecorder
+from ikigai.storage import Database, TurnRecorder
 
 
 class FakeClock:
@@ -281,7 +281,7 @@ async def test_open_marks_rows_of_dead_writers_interrupted(db_path: Path) -> Non
 
 async def test_absorb_buffers_deltas_between_flushes(tmp_path: Path) -> None:
     """``absorb`` takes deltas without a write until the flush interval passes."""
-    from providers.events import Start, TextDelta, ThinkingDelta
+    from ikigai.providers.events import Start, TextDelta, ThinkingDelta
 
     now = [100.0]
     db = await Database.open(tmp_path / "absorb.db")

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import Database
-from storage.migrations import LATEST_VERSION, MIGRATIONS
-from storage.migrator import migrate
+from ikigai.storage import Database
+from ikigai.storage.migrations import LATEST_VERSION, MIGRATIONS
+from ikigai.storage.migrator import migrate
 
 
 def migration_rows(path: Path) -> list[tuple[int, str]]:
@@ -116,7 +116,7 @@ async def test_constraints_reject_bad_rows(db: Database, raw: sqlite3.Connection
 
 
 async def test_repository_validates_kind_status_and_foreign_keys(db: Database) -> None:
-    from storage import NotFoundError
+    from ikigai.storage import NotFoundError
 
     conversation = await db.create_conversation()
     with pytest.raises(ValueError):
@@ -130,7 +130,7 @@ async def test_repository_validates_kind_status_and_foreign_keys(db: Database) -
 
 
 async def test_every_kind_and_status_is_accepted(db: Database) -> None:
-    from storage import MESSAGE_KINDS, MESSAGE_STATUSES
+    from ikigai.storage import MESSAGE_KINDS, MESSAGE_STATUSES
 
     conversation = await db.create_conversation()
     for kind in MESSAGE_KINDS:

@@ -13,8 +13,8 @@ import asyncio
 import json
 import sys
 
-from providers.events import Start, TextDelta
-from storage import Database, StorageError, TurnRecorder
+from ikigai.providers.events import Start, TextDelta
+from ikigai.storage import Database, StorageError, TurnRecorder
 
 
 async def writer(path: str, tag: str, count: int) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.tools import ToolContext
+from ikigai.engine.tools import ToolContext
 
 
 @pytest.fixture

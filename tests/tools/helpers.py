@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tui.tools import ToolContext, ToolResult, execute
+from ikigai.engine.tools import ToolContext, ToolResult, execute
 
 
 async def call(name: str, context: ToolContext, **arguments: Any) -> ToolResult:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.engine.tools import ToolContext, bash, execute
 from tests.tools.helpers import call
-from tui.tools import ToolContext, bash, execute
 
 
 def _alive(pid: int) -> bool:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.engine.tools import ToolContext
 from tests.tools.helpers import call
-from tui.tools import ToolContext
 
 
 @pytest.mark.parametrize("tool", ["file_read", "file_write", "file_edit", "glob", "grep"])

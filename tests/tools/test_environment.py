@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.engine.tools import ToolContext, scrub_env
 from tests.tools.helpers import call
-from tui.tools import ToolContext, scrub_env
 
 
 async def test_bash_env_does_not_show_api_keys(workdir: Path) -> None:

@@ -6,8 +6,15 @@ from typing import Any
 
 import pytest
 
-from providers.request import ToolSpec
-from tui.tools import Tool, ToolContext, ToolRegistry, ToolResult, default_registry, execute
+from ikigai.engine.tools import (
+    Tool,
+    ToolContext,
+    ToolRegistry,
+    ToolResult,
+    default_registry,
+    execute,
+)
+from ikigai.providers.request import ToolSpec
 
 
 async def test_invalid_json(context: ToolContext) -> None:

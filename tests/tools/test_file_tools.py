@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ikigai.engine.tools import ToolContext
 from tests.tools.helpers import call
-from tui.tools import ToolContext
 
 
 async def test_file_read_numbers_lines(context: ToolContext, workdir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tui.tools import plan_batches
+from ikigai.engine.tools import plan_batches
 
 Call = tuple[str, dict[str, Any]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.tools import (
+from ikigai.engine.tools import (
     BUILTIN_TOOL_NAMES,
     Permission,
     PolicyError,

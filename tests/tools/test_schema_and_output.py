@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.tools.output import CappedBuffer, cap_output
-from tui.tools.schema import validate
+from ikigai.engine.tools.output import CappedBuffer, cap_output
+from ikigai.engine.tools.schema import validate
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

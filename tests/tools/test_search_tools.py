@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.engine.tools import ToolContext
+from ikigai.engine.tools.walk import glob_regex, matches_glob
 from tests.tools.helpers import call
-from tui.tools import ToolContext
-from tui.tools.walk import glob_regex, matches_glob
 
 
 @pytest.fixture

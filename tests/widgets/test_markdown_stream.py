@@ -13,8 +13,8 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
+from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, _Block, split_blocks
 from tests.widgets.helpers import content_lines, screen_text
-from tui.widgets.markdown_stream import StreamingMarkdown, _Block, split_blocks
 
 DOC = """\
 # Streaming test

@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.strip import Strip
 
+from ikigai.tui.widgets.thinking import ThinkingView
 from tests.widgets.helpers import screen_text
-from tui.widgets.thinking import ThinkingView
 
 
 class ThinkingApp(App[None]):

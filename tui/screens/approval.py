@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from providers.request import ToolCallBlock
-from tui.toolloop import Approval
+from ikigai.engine.toolloop import Approval
+from ikigai.providers.request import ToolCallBlock
 
 
 def pretty_arguments(arguments: str) -> str:

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.commands import COMMANDS
+from ikigai.tui.commands import COMMANDS
 
 BUSY_POLICY = (
     "While a turn is running, Enter does not send: the prompt stays in the input and a "

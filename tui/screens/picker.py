@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
-    from storage.repository import Database
+    from ikigai.storage.repository import Database
 
 
 class PickerScreen(ModalScreen[int | None]):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from tui.bus import BusEvent
+from ikigai.tui.bus import BusEvent
 
 
 class BusMessage(Message, bubble=False):

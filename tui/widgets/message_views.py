@@ -17,10 +17,10 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.widgets.markdown_stream import StreamingMarkdown
+from ikigai.tui.widgets.markdown_stream import StreamingMarkdown
 
 if TYPE_CHECKING:
-    from providers.events import Error
+    from ikigai.providers.events import Error
 
 
 class UserMessage(Static):

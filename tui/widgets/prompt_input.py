@@ -13,7 +13,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
-from tui.history import PromptHistory
+from ikigai.tui.history import PromptHistory
 
 Completer = Callable[[str], tuple[str, list[str]]]
 """``text -> (completed text, candidates)``."""

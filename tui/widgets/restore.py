@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.widget import Widget
 
-from providers.events import Error
-from tui.widgets.message_views import (
+from ikigai.providers.events import Error
+from ikigai.tui.widgets.message_views import (
     AssistantMessage,
     ErrorBlock,
     Notice,
@@ -17,7 +17,7 @@ from tui.widgets.message_views import (
 )
 
 if TYPE_CHECKING:
-    from storage.models import StoredMessage
+    from ikigai.storage.models import StoredMessage
 
 
 def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str]) -> list[Widget]:

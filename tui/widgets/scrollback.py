@@ -17,8 +17,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.widgets.bus_link import BusMessage
-from tui.widgets.message_views import (
+from ikigai.tui.widgets.bus_link import BusMessage
+from ikigai.tui.widgets.message_views import (
     AssistantMessage,
     ErrorBlock,
     Notice,

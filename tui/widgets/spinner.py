@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from tui.widgets.bus_link import BusMessage
+from ikigai.tui.widgets.bus_link import BusMessage
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _STATE_OF: dict[str, str] = {

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.widgets.bus_link import BusMessage
-from tui.widgets.thinking import ThinkingView
+from ikigai.tui.widgets.bus_link import BusMessage
+from ikigai.tui.widgets.thinking import ThinkingView
 
 THINKING_EVENTS = frozenset({"user_prompt", "thinking_delta", "done", "error"})
 

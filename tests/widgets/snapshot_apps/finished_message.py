@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
-from tui.widgets.markdown_stream import StreamingMarkdown
+from ikigai.tui.widgets.markdown_stream import StreamingMarkdown
 
 MESSAGE = """\
 # Release notes

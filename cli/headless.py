@@ -1,0 +1,101 @@
+"""Headless mode: ``ikigai -p PROMPT`` streams one turn to stdout for scripts.
+
+``--output text`` writes the answer text as it arrives (thinking is not
+printed); ``--output jsonl`` writes every event as one JSON object per line
+with the contract's field names. Retry notices and warnings go to stderr in
+both modes, so stdout stays a clean answer or a clean event log.
+
+Output is flushed once per batch of events rather than once per delta: a
+flush is scheduled with ``call_soon`` and runs when the stream next waits on
+the network, which keeps a terminal live without a syscall per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from typing import TextIO
+
+from ikigai.engine.turns import Interrupted, RunnerEvent, ToolRun, UserPrompt
+from ikigai.providers.events import Error, Retry, TextDelta
+
+# C0 controls (but tab and newline), DEL and C1 controls, shown as visible
+# symbols so a model cannot move the cursor, retitle or recolour the terminal.
+_NEUTRALIZE = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+del _NEUTRALIZE[ord("\n")], _NEUTRALIZE[ord("\t")]
+
+
+def neutralize(text: str) -> str:
+    """``text`` with control characters and escape sequences made harmless."""
+    return text.translate(_NEUTRALIZE)
+
+
+class HeadlessWriter:
+    """Writes runner events to stdout in the chosen format and notices to stderr."""
+
+    def __init__(self, output: str, stdout: TextIO, stderr: TextIO, *, sanitize: bool) -> None:
+        self.jsonl = output == "jsonl"
+        self.stdout = stdout
+        self.stderr = stderr
+        self.sanitize = sanitize and not self.jsonl
+        self._flush_scheduled = False
+        self._ends_with_newline = True
+        self._wrote_text = False
+
+    def __call__(self, response_number: int, event: RunnerEvent) -> None:
+        kind = type(event)
+        if kind is UserPrompt or kind is Interrupted or kind is ToolRun:
+            return
+        if kind is Retry:
+            assert isinstance(event, Retry)
+            self.stderr.write(f"ikigai: {event.describe()} ({event.message})\n")
+            self.stderr.flush()
+            return
+        if self.jsonl:
+            self.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+        elif kind is TextDelta:
+            assert isinstance(event, TextDelta)
+            text = neutralize(event.text) if self.sanitize else event.text
+            if text:
+                self.stdout.write(text)
+                self._ends_with_newline = text.endswith("\n")
+                self._wrote_text = True
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        with contextlib.suppress(BrokenPipeError):
+            self.stdout.flush()
+
+    def finish(self) -> None:
+        """End the output cleanly: text that did not end a line gets a newline."""
+        if not self.jsonl and self._wrote_text and not self._ends_with_newline:
+            self.stdout.write("\n")
+        self._flush()
+
+    def error(self, error: Error) -> None:
+        """The one stderr line for a failed run, naming the category."""
+        status = f" (HTTP {error.http_status})" if error.http_status else ""
+        if error.http_status and error.message.startswith(f"HTTP {error.http_status}"):
+            status = ""
+        retry = ""
+        if error.retry_after_ms:
+            retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
+        line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
+        self.stderr.write(neutralize(line) + "\n")
+        self.stderr.flush()
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"ikigai: warning: {text}\n")
+        self.stderr.flush()
+
+
+def stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,1 @@
+"""The engine: the conversation both front ends drive (settings, turns, tools, recording)."""

@@ -1,0 +1,147 @@
+"""The configuration schema, validated with pydantic-settings.
+
+Importing pydantic costs a noticeable part of a headless run's start-up, so
+this module is imported only when a configuration has to be validated: the
+loader in ``tui.settings`` keeps the validated result in a cache and reuses it
+while the file and the ``IKIGAI_...`` variables are unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ikigai.engine.settings import ConfigError
+from ikigai.providers.registry import PROVIDERS
+from ikigai.providers.request import ThinkingLevel
+
+ToolPolicy = Literal["allow", "ask", "deny"]
+DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+
+
+class ProfileSettings(BaseModel):
+    """A named set of choices: model, thinking level and system prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    thinking: ThinkingLevel | None = None
+    system_prompt: str | None = None
+    max_output_tokens: int | None = Field(default=None, gt=0)
+
+
+class ProviderSettings(BaseModel):
+    """How to reach one provider; every field falls back to the provider's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=120.0, gt=0, description="idle read timeout, seconds")
+    connect_timeout: float = Field(default=15.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+
+
+class StorageSettings(BaseModel):
+    """Where conversations are stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = None
+
+
+class UISettings(BaseModel):
+    """Choices of the full-screen app."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_start: Literal["new", "resume"] = "new"
+    theme: str | None = None
+    show_thinking: bool = True
+
+
+def _default_profiles() -> dict[str, ProfileSettings]:
+    return {"default": ProfileSettings(model=DEFAULT_MODEL)}
+
+
+class Settings(BaseSettings):
+    """The whole configuration, validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IKIGAI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    default_profile: str = "default"
+    max_turns: int = Field(default=50, ge=1)
+    profiles: dict[str, ProfileSettings] = Field(default_factory=_default_profiles)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    tools: dict[str, ToolPolicy] = Field(default_factory=dict)
+    keys: dict[str, str] = Field(default_factory=dict)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @model_validator(mode="after")
+    def _every_provider_has_settings(self) -> Settings:
+        # Filled in so the validated data is complete without the schema at hand.
+        for name in PROVIDERS:
+            self.providers.setdefault(name, ProviderSettings())
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Init kwargs carry the file's data, so the environment must come first to win.
+        return env_settings, init_settings
+
+
+def validate(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Validate the file's ``data`` merged with the environment; the result as plain JSON data.
+
+    Raises ``ConfigError`` naming the file or variable and the offending key.
+    """
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, path)) from None
+    _check_semantics(settings, path)
+    return settings.model_dump(mode="json")
+
+
+def _describe_validation_error(exc: ValidationError, path: Path) -> str:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    key = ".".join(loc)
+    where = str(path)
+    env_names = {name.upper() for name in os.environ if name.upper().startswith("IKIGAI_")}
+    for depth in range(len(loc), 0, -1):
+        candidate = "IKIGAI_" + "__".join(loc[:depth]).upper()
+        if candidate in env_names:
+            where = f"environment variable {candidate}"
+            break
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"config error in {where}: {key}: {message}{suffix}"
+
+
+def _check_semantics(settings: Settings, path: Path) -> None:
+    for name in settings.providers:
+        if name not in PROVIDERS:
+            raise ConfigError(
+                f"config error in {path}: providers.{name}: unknown provider "
+                f"(known: {', '.join(PROVIDERS)})"
+            )

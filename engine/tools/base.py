@@ -1,0 +1,79 @@
+"""The shapes every tool shares: its context, its result and its definition.
+
+A tool is data (a ``ToolSpec`` for the model, a read-only flag for the planner)
+plus one async ``run`` function. Keeping them plain dataclasses lets the agent
+loop, the policy and the planner reason about tools without importing any of
+their implementations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ikigai.providers.request import ToolSpec
+
+DEFAULT_OUTPUT_CAP = 64 * 1024
+"""Bytes of tool output sent back to the model before it is cut."""
+
+DEFAULT_BASH_TIMEOUT = 120.0
+"""Seconds a ``bash`` command may run when the model gives no timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a tool run produced: ``ok`` is false for any failure the model should see."""
+
+    ok: bool
+    output: str
+
+
+class ToolError(Exception):
+    """An expected failure (bad path, missing file...) whose message is meant for the model.
+
+    Tools raise it instead of building an error ``ToolResult`` by hand; ``execute``
+    turns it into ``ToolResult(ok=False, output=str(error))``.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Where and how tools run for one session.
+
+    ``cwd`` is the working directory; file tools may touch it and ``extra_roots``
+    only. ``env`` is the environment handed to subprocesses (``None`` means the
+    current process environment); it is always scrubbed of API keys before use,
+    together with any names in ``secret_env_names``.
+    """
+
+    cwd: Path
+    extra_roots: tuple[Path, ...] = ()
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    bash_timeout: float = DEFAULT_BASH_TIMEOUT
+    env: Mapping[str, str] | None = None
+    secret_env_names: frozenset[str] = field(default_factory=frozenset)
+
+    def roots(self) -> tuple[Path, ...]:
+        """The working directory and extra roots, fully resolved (symlinks followed)."""
+        return tuple(Path(os.path.realpath(root)) for root in (self.cwd, *self.extra_roots))
+
+
+ToolRunner = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]
+"""``run(arguments, context)``: arguments have already passed the tool's schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A built-in tool: its spec for the model, whether it only reads, and its runner."""
+
+    spec: ToolSpec
+    read_only: bool
+    run: ToolRunner
+
+    @property
+    def name(self) -> str:
+        """The name the model calls the tool by."""
+        return self.spec.name
