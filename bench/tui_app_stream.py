@@ -40,7 +40,7 @@ async def one_run(tmp: Path) -> float:
         server.enqueue(Reply(steps=[Text(text, chunk=4)]))
         app = make_app(tmp, server.base_url("openai-chat"), clock=time.monotonic)
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.storage_ready.wait()
+            await app.ready.wait()
             await pilot.press(*"go")
             start = time.perf_counter()
             await pilot.press("enter")

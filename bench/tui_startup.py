@@ -28,8 +28,8 @@ CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 from ikigai.cli.main import build_parser
-from ikigai.tui.app import build_app
-from ikigai.engine.settings import load_settings
+from ikigai.tui.launch import build_app
+from ikigai.engine.config_loader import load_settings
 
 args = build_parser().parse_args(["--model", "openai-chat/fake", "--db", {db!r}])
 config, _ = load_settings(None)
@@ -111,8 +111,8 @@ async def open_long(count: int, tmp: Path) -> float:
     os.environ.update(_env(tmp))
     sys.path.insert(0, str(ROOT))
     from ikigai.cli.main import build_parser
-    from ikigai.engine.settings import load_settings
-    from ikigai.tui.app import build_app
+    from ikigai.engine.config_loader import load_settings
+    from ikigai.tui.launch import build_app
 
     db_path = tmp / "long.db"
     conversation = await _fill(db_path, count)
@@ -120,7 +120,7 @@ async def open_long(count: int, tmp: Path) -> float:
     config, _ = load_settings(None)
     app = build_app(config, args)
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.storage_ready.wait()
+        await app.ready.wait()
         await pilot.pause()
         start = time.perf_counter()
         opening = asyncio.create_task(app.show_conversation(conversation))

@@ -18,7 +18,7 @@ import json
 import sys
 from typing import TextIO
 
-from ikigai.engine.turns import Interrupted, RunnerEvent, ToolRun, UserPrompt
+from ikigai.engine.events import RunnerEvent, ToolRun, UserPrompt
 from ikigai.providers.events import Error, Retry, TextDelta
 
 # C0 controls (but tab and newline), DEL and C1 controls, shown as visible
@@ -46,7 +46,7 @@ class HeadlessWriter:
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
-        if kind is UserPrompt or kind is Interrupted or kind is ToolRun:
+        if kind is UserPrompt or kind is ToolRun:
             return
         if kind is Retry:
             assert isinstance(event, Retry)
@@ -87,6 +87,11 @@ class HeadlessWriter:
             retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
         line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
         self.stderr.write(neutralize(line) + "\n")
+        self.stderr.flush()
+
+    def error_line(self, text: str) -> None:
+        """One ``ikigai: ...`` line on stderr (neutralized)."""
+        self.stderr.write(neutralize(f"ikigai: {text}") + "\n")
         self.stderr.flush()
 
     def warn(self, text: str) -> None:

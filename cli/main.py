@@ -11,11 +11,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
-
 THINKING_CHOICES = ("min", "low", "med", "high")
 
 
@@ -74,11 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["history"]:
-        from ikigai.cli.run import history_command
+        from ikigai.cli.library import history_command
 
         return history_command(args_list[1:])
     if args_list[:1] == ["export"]:
-        from ikigai.cli.run import export_command
+        from ikigai.cli.library import export_command
 
         return export_command(args_list[1:])
     parser = build_parser()
@@ -86,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.prompt is None:
         if args.output != "text" or args.no_store or args.allow:
             parser.error("--output, --no-store and --allow apply to headless runs (-p)")
-        from ikigai.tui.app import run_app
+        from ikigai.tui.launch import run_app
 
         return run_app(args)
-    from ikigai.cli.run import run_headless_command
+    from ikigai.cli.prompt import run_headless_command
 
     return run_headless_command(args)

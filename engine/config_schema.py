@@ -2,8 +2,10 @@
 
 Importing pydantic costs a noticeable part of a headless run's start-up, so
 this module is imported only when a configuration has to be validated: the
-loader in ``tui.settings`` keeps the validated result in a cache and reuses it
-while the file and the ``IKIGAI_...`` variables are unchanged.
+loader (``engine.config_loader``) caches the validated result and reuses it
+while the file and the ``IKIGAI_...`` variables are unchanged. The typed
+objects the rest of ikigai reads are ``engine.settings``' dataclasses; a test
+keeps the two in step, field by field.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ikigai.engine.settings import ConfigError
@@ -88,6 +97,18 @@ class Settings(BaseSettings):
     keys: dict[str, str] = Field(default_factory=dict)
     ui: UISettings = Field(default_factory=UISettings)
 
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _hyphenated_ids(cls, value: Any) -> Any:
+        # IKIGAI_PROVIDERS__OPENAI_CHAT__BASE_URL cannot spell "openai-chat":
+        # an underscore stands for the hyphen of a provider id.
+        if isinstance(value, dict):
+            return {
+                (k.replace("_", "-") if k.replace("_", "-") in PROVIDERS else k): v
+                for k, v in value.items()
+            }
+        return value
+
     @model_validator(mode="after")
     def _every_provider_has_settings(self) -> Settings:
         # Filled in so the validated data is complete without the schema at hand.
@@ -125,23 +146,33 @@ def _describe_validation_error(exc: ValidationError, path: Path) -> str:
     first = exc.errors()[0]
     loc = [str(part) for part in first["loc"]]
     key = ".".join(loc)
-    where = str(path)
-    env_names = {name.upper() for name in os.environ if name.upper().startswith("IKIGAI_")}
-    for depth in range(len(loc), 0, -1):
-        candidate = "IKIGAI_" + "__".join(loc[:depth]).upper()
-        if candidate in env_names:
-            where = f"environment variable {candidate}"
-            break
     message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"config error in {where}: {key}: {message}{suffix}"
+    return f"config error in {_where(loc, path)}: {key}: {message}{suffix}"
+
+
+def _where(loc: list[str], path: Path) -> str:
+    """The environment variable that set the value at ``loc``, else the file."""
+    env_names = {
+        name.upper().replace("-", "_") for name in os.environ if name.upper().startswith("IKIGAI_")
+    }
+    for depth in range(len(loc), 0, -1):
+        candidate = ("IKIGAI_" + "__".join(loc[:depth])).upper().replace("-", "_")
+        matches = sorted(
+            n
+            for n in env_names
+            if n == candidate or (depth == len(loc) and n.startswith(candidate + "__"))
+        )
+        if matches:
+            return f"environment variable {matches[0]}"
+    return str(path)
 
 
 def _check_semantics(settings: Settings, path: Path) -> None:
     for name in settings.providers:
         if name not in PROVIDERS:
             raise ConfigError(
-                f"config error in {path}: providers.{name}: unknown provider "
-                f"(known: {', '.join(PROVIDERS)})"
+                f"config error in {_where(['providers', name], path)}: providers.{name}: "
+                f"unknown provider (known: {', '.join(PROVIDERS)})"
             )

@@ -1,152 +1,170 @@
-"""Configuration: a TOML file, ``IKIGAI_...`` environment overrides, then CLI flags.
+"""The typed settings every part of ikigai reads, and the run configuration derived from them.
 
-The file is ``$IKIGAI_CONFIG``, else ``<user config dir>/ikigai/config.toml``;
-a missing default file simply means defaults. Environment variables use
-``__`` for nesting (``IKIGAI_PROFILES__WORK__MODEL``) and win over the file.
-CLI flags are applied last by ``resolve_run``. Validation (pydantic-settings,
-in ``tui.config_schema``) runs only when the file or the variables changed
-since the last run; the validated result is cached as plain data.
+``Settings`` is built once per process from the validated configuration (see
+``engine.config_loader``): the TOML file, ``IKIGAI_...`` environment overrides,
+then defaults. It is plain frozen dataclasses, not a dict keyed by strings, so
+the engine and the UI read ``settings.ui.theme`` and a typo is a type error.
+Validation itself (pydantic-settings, ``engine.config_schema``) runs only when
+the file or the variables changed since the last run; ``Settings.from_data``
+builds the objects from the validated plain data without importing pydantic.
 
-Errors are ``ConfigError`` with one line naming the file (or variable) and the
-offending key or TOML line, so the CLI can print it and exit with status 2.
-API keys are never part of the settings: a provider names the environment
-variable that holds its key, and the key is read only when a request is built.
+``resolve_run`` applies a profile and the command-line flags and reads the API
+key from the environment by name: keys are never part of the settings.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, cast
 
 from ikigai.providers.http import ProviderOptions
-from ikigai.providers.registry import UnknownProviderError, provider_info, split_model
+from ikigai.providers.registry import (
+    PROVIDERS,
+    UnknownProviderError,
+    provider_info,
+    split_model,
+)
 from ikigai.providers.request import ThinkingLevel
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
-_SCHEMA_FILE = Path(__file__).with_name("config_schema.py")
-_CACHE_ENTRIES = 8
-_NOT_SETTINGS = frozenset({"IKIGAI_CONFIG", "IKIGAI_DB"})  # read directly, not settings
+DEFAULT_MAX_TURNS = 50
+
+ToolPermission = Literal["allow", "ask", "deny"]
+StartMode = Literal["new", "resume"]
 
 
 class ConfigError(Exception):
     """A configuration problem, phrased for the person who has to fix it."""
 
 
-Config = dict[str, Any]
-"""Validated configuration as plain data, shaped like ``config_schema.Settings``."""
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
 
 
-def default_config_path(env: Mapping[str, str]) -> Path:
-    """``$IKIGAI_CONFIG`` or the platform's user config dir."""
-    explicit = env.get("IKIGAI_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    from platformdirs import user_config_dir
+@dataclass(frozen=True, slots=True)
+class ProfileSettings:
+    """A named set of choices: model, thinking level, system prompt, output bound."""
 
-    return Path(user_config_dir("ikigai", appauthor=False)) / "config.toml"
+    model: str | None = None
+    thinking: ThinkingLevel | None = None
+    system_prompt: str | None = None
+    max_output_tokens: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ProfileSettings:
+        return cls(
+            model=data.get("model"),
+            thinking=data.get("thinking"),
+            system_prompt=data.get("system_prompt"),
+            max_output_tokens=data.get("max_output_tokens"),
+        )
 
 
-def load_settings(config_path: str | Path | None = None) -> tuple[Config, Path]:
-    """Validated settings from the config file and the environment, and the file's path.
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """How to reach one provider; ``None`` falls back to the provider's default.
 
-    An explicitly given file (flag or ``IKIGAI_CONFIG``) must exist; the
-    default location may be absent.
+    ``api_key_env`` names the variable holding the key: ``None`` means the
+    provider's usual variables, ``""`` means the server needs no key.
     """
-    explicit = config_path is not None or bool(os.environ.get("IKIGAI_CONFIG"))
-    path = (
-        Path(config_path).expanduser()
-        if config_path is not None
-        else default_config_path(os.environ)
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    timeout: float = 120.0
+    connect_timeout: float = 15.0
+    max_retries: int = 4
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ProviderSettings:
+        defaults = cls()
+        return cls(
+            base_url=data.get("base_url"),
+            api_key_env=data.get("api_key_env"),
+            headers=_frozen(data.get("headers")),
+            timeout=float(data.get("timeout", defaults.timeout)),
+            connect_timeout=float(data.get("connect_timeout", defaults.connect_timeout)),
+            max_retries=int(data.get("max_retries", defaults.max_retries)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where conversations are stored (``None``: the platform's user data dir)."""
+
+    path: str | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> StorageSettings:
+        return cls(path=data.get("path"))
+
+
+@dataclass(frozen=True, slots=True)
+class UISettings:
+    """Choices of the full-screen app."""
+
+    on_start: StartMode = "new"
+    theme: str | None = None
+    show_thinking: bool = True
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> UISettings:
+        return cls(
+            on_start=cast(StartMode, data.get("on_start", "new")),
+            theme=data.get("theme"),
+            show_thinking=bool(data.get("show_thinking", True)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration, validated and typed."""
+
+    default_profile: str = "default"
+    max_turns: int = DEFAULT_MAX_TURNS
+    profiles: Mapping[str, ProfileSettings] = field(
+        default_factory=lambda: _frozen({"default": ProfileSettings(model=DEFAULT_MODEL)})
     )
-    try:
-        raw = path.read_bytes() if path.is_file() else None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    if raw is None and explicit:
-        raise ConfigError(f"config file not found: {path}")
-    cache_key = _cache_key(path, raw)
-    cached = _read_cache(cache_key)
-    if cached is not None:
-        return cached, path
-    data = _parse_toml(raw, path) if raw is not None else {}
-    from ikigai.engine.config_schema import validate
+    providers: Mapping[str, ProviderSettings] = field(
+        default_factory=lambda: _frozen({name: ProviderSettings() for name in PROVIDERS})
+    )
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    tools: Mapping[str, ToolPermission] = field(default_factory=lambda: _frozen(None))
+    keys: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    ui: UISettings = field(default_factory=UISettings)
 
-    config = validate(data, path)
-    _write_cache(cache_key, config)
-    return config, path
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Settings:
+        """The settings from validated plain data (``config_schema.validate``'s result)."""
+        providers = {name: ProviderSettings() for name in PROVIDERS}
+        for name, raw in (data.get("providers") or {}).items():
+            providers[name] = ProviderSettings.from_data(raw)
+        profiles = data.get("profiles")
+        return cls(
+            default_profile=data.get("default_profile", "default"),
+            max_turns=int(data.get("max_turns", DEFAULT_MAX_TURNS)),
+            profiles=_frozen(
+                {name: ProfileSettings.from_data(raw) for name, raw in profiles.items()}
+                if profiles is not None
+                else {"default": ProfileSettings(model=DEFAULT_MODEL)}
+            ),
+            providers=_frozen(providers),
+            storage=StorageSettings.from_data(data.get("storage") or {}),
+            tools=_frozen(data.get("tools")),
+            keys=_frozen(data.get("keys")),
+            ui=UISettings.from_data(data.get("ui") or {}),
+        )
 
-
-def _parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
-    import tomllib  # only on a cache miss
-
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config error in {path}: the file is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config error in {path}: invalid TOML: {exc}") from None
-
-
-# The validated configuration is cached, keyed by everything it depends on: the
-# file's bytes, the IKIGAI_ variables and the schema's source. A hit skips
-# importing pydantic, which would otherwise dominate a headless run's start-up.
-
-
-def _cache_path() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("ikigai", appauthor=False)) / "config-cache.json"
-
-
-def _cache_key(path: Path, raw: bytes | None) -> str:
-    digest = hashlib.sha256()
-    digest.update(str(path).encode())
-    digest.update(b"\0absent" if raw is None else b"\0" + raw)
-    for name in sorted(os.environ):
-        if name.upper().startswith("IKIGAI_") and name.upper() not in _NOT_SETTINGS:
-            digest.update(f"\0{name}={os.environ[name]}".encode())
-    digest.update(_SCHEMA_FILE.read_bytes())
-    return digest.hexdigest()
-
-
-def _read_cache(key: str) -> Config | None:
-    entries = _cache_entries()
-    config = entries.get(key)
-    return config if isinstance(config, dict) else None
-
-
-def _cache_entries() -> dict[str, Any]:
-    try:
-        entries = json.loads(_cache_path().read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return entries if isinstance(entries, dict) else {}
-
-
-def _write_cache(key: str, config: Config) -> None:
-    entries = _cache_entries()
-    entries.pop(key, None)
-    entries[key] = config
-    while len(entries) > _CACHE_ENTRIES:  # keep the most recently written
-        del entries[next(iter(entries))]
-    path = _cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(entries), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # A cache that cannot be written only costs speed.
+    def provider(self, provider_id: str) -> ProviderSettings:
+        """The settings of ``provider_id`` (defaults for a provider the file does not name)."""
+        return self.providers.get(provider_id) or ProviderSettings()
 
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
-    """Everything one session needs, resolved from settings, profile and flags."""
+    """What one conversation runs with, resolved from settings, profile and flags."""
 
     profile: str
     provider: str
@@ -160,11 +178,31 @@ class RunConfig:
 
     @property
     def model_spec(self) -> str:
+        """``provider/model``."""
         return f"{self.provider}/{self.model}"
+
+    @property
+    def missing_key_vars(self) -> tuple[str, ...]:
+        """The variables to set when this provider needs a key and none is set, else ``()``."""
+        if self.key_env_vars and not self.options.api_key:
+            return self.key_env_vars
+        return ()
+
+    def missing_key_message(self) -> str | None:
+        """What to tell the user when no API key is configured, or ``None``."""
+        names = self.missing_key_vars
+        if not names:
+            return None
+        return (
+            f"No API key for provider '{self.provider}'. Set {' or '.join(names)} in the "
+            f"environment (or name another variable with [providers.{self.provider}] "
+            "api_key_env in the config), then restart; or switch with /model PROVIDER/MODEL "
+            "or /profile NAME."
+        )
 
 
 def resolve_run(
-    settings: Config,
+    settings: Settings,
     *,
     profile: str | None = None,
     model: str | None = None,
@@ -176,27 +214,29 @@ def resolve_run(
 ) -> RunConfig:
     """Apply the profile and CLI flags; read the API key from the environment by name.
 
-    Raises ``ConfigError`` for an unknown profile or provider and, when
-    ``require_key`` is true, for a missing key (naming the variable to set).
+    Raises ``ConfigError`` for an unknown profile or provider, a base URL that
+    is not http(s) and, when ``require_key`` is true, a missing key (naming the
+    variable to set).
     """
-    env = os.environ if env is None else env
-    name = profile or settings["default_profile"]
-    profiles = settings["profiles"]
-    if name not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
+    import os
+
+    environment = os.environ if env is None else env
+    name = profile or settings.default_profile
+    if name not in settings.profiles:
+        known = ", ".join(sorted(settings.profiles)) or "none"
         raise ConfigError(f"unknown profile '{name}' (profiles: {known})")
-    chosen = profiles[name]
+    chosen = settings.profiles[name]
     try:
-        provider_id, model_name = split_model(model or chosen["model"] or DEFAULT_MODEL)
+        provider_id, model_name = split_model(model or chosen.model or DEFAULT_MODEL)
         info = provider_info(provider_id)
     except UnknownProviderError as exc:
         raise ConfigError(str(exc)) from None
-    provider_settings = settings["providers"][provider_id]
-    url = base_url or provider_settings["base_url"] or info.default_base_url
+    provider_settings = settings.provider(provider_id)
+    url = base_url or provider_settings.base_url or info.default_base_url
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"invalid base URL '{url}': it must start with http:// or https://")
     key_vars = _key_env_vars(provider_settings, info.key_env_vars)
-    key = next((env[var] for var in key_vars if env.get(var)), None)
+    key = next((environment[var] for var in key_vars if environment.get(var)), None)
     if require_key and key_vars and not key:
         hint = " or ".join(key_vars)
         raise ConfigError(
@@ -206,27 +246,27 @@ def resolve_run(
     options = ProviderOptions(
         base_url=url,
         api_key=key,
-        headers=dict(provider_settings["headers"]),
-        read_timeout=provider_settings["timeout"],
-        connect_timeout=provider_settings["connect_timeout"],
-        max_retries=provider_settings["max_retries"],
+        headers=dict(provider_settings.headers),
+        read_timeout=provider_settings.timeout,
+        connect_timeout=provider_settings.connect_timeout,
+        max_retries=provider_settings.max_retries,
     )
     return RunConfig(
         profile=name,
         provider=provider_id,
         model=model_name,
-        thinking=thinking or chosen["thinking"],
-        system_prompt=chosen["system_prompt"],
-        max_output_tokens=chosen["max_output_tokens"],
+        thinking=thinking or chosen.thinking,
+        system_prompt=chosen.system_prompt,
+        max_output_tokens=chosen.max_output_tokens,
         options=options,
         key_env_vars=key_vars,
-        max_turns=max_turns or settings["max_turns"],
+        max_turns=max_turns or settings.max_turns,
     )
 
 
-def _key_env_vars(settings: Mapping[str, Any], defaults: tuple[str, ...]) -> tuple[str, ...]:
+def _key_env_vars(settings: ProviderSettings, defaults: tuple[str, ...]) -> tuple[str, ...]:
     """The variables to read the key from; ``api_key_env = ""`` means no key is needed."""
-    name = settings["api_key_env"]
+    name = settings.api_key_env
     if name is None:
         return defaults
     return (name,) if name else ()

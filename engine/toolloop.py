@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ikigai.engine.events import ToolResultEvent
 from ikigai.engine.tools.base import ToolContext, ToolResult
 from ikigai.engine.tools.policy import Permission, ToolPolicy, denied_result
-from ikigai.engine.turns import ToolResultEvent
-from ikigai.providers.request import Message, ToolCallBlock
+from ikigai.providers.request import Message, ToolCallBlock, ToolSpec
 
 if TYPE_CHECKING:
     from ikigai.engine.tools.registry import ToolRegistry
@@ -64,6 +64,18 @@ class ToolLoop:
 
             self._registry = default_registry()
         return self._registry
+
+    def specs(self) -> list[ToolSpec]:
+        """The tools to offer the model (the built-in specs need no implementation loaded)."""
+        if self._registry is None:
+            from ikigai.engine.tools.specs import BUILTIN_SPECS
+
+            return list(BUILTIN_SPECS)
+        return self.registry.specs()
+
+    def forget_answers(self) -> None:
+        """Forget the "always" answers (a new or another conversation)."""
+        self.always_allowed.clear()
 
     async def run_calls(self, message: Message) -> list[ToolResultEvent]:
         """Results for every tool call of ``message``, in the model's order."""

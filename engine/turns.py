@@ -1,92 +1,42 @@
-"""The turn runner: one user prompt -> model responses (and tool rounds) until done.
+"""One turn: a prompt, then model responses and tool rounds until the model is done.
 
-Shared by the headless mode and the full-screen app. It never touches the
-screen or stdout: every event goes to an ``EventSink`` (the headless writer, or
-the app's message bus); storage subscribes to the same events.
-The runner owns the conversation history (a list of ``Message``) so the next
-prompt continues where this one ended.
+``Turn`` is what ``Conversation.send`` returns: iterate it (``async for event
+in turn``) to run it. Each model response is accumulated once into a
+``ResponseAccumulator`` (``turn.accumulator``), which the next request's
+context, storage and the screen all read. The loop ends when a response asks
+for no tools; the last response ``max_turns`` allows is requested with tool
+calls disabled, so the model answers with what it has.
+
+Recording goes through ``TurnRecording`` callbacks that must not block: the
+conversation hands them to the background storage writer, so the stream
+never waits on the disk. Cancelling the task that iterates the turn (or
+closing the iterator) ends it as ``interrupted``: the partial answer is kept
+in storage, not in the model's context.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from ikigai.engine.accumulator import AssistantBuilder
+from ikigai.engine.accumulator import ResponseAccumulator
+from ikigai.engine.events import RunnerEvent, ToolResultEvent, ToolRun, UserPrompt
 from ikigai.providers.base import Provider
-from ikigai.providers.events import Error, ProviderEvent
-from ikigai.providers.request import (
-    Message,
-    Request,
-    ThinkingLevel,
-    ToolResultBlock,
-    ToolSpec,
-)
+from ikigai.providers.events import Error
+from ikigai.providers.request import Message, Request, ThinkingLevel, ToolResultBlock, ToolSpec
+
+TurnStatus = Literal["complete", "error", "interrupted", "max_turns"]
 
 
 @dataclass(frozen=True, slots=True)
-class ToolResultEvent:
-    """A tool the client ran, and what it returned to the model."""
+class TurnOutcome:
+    """How a turn ended, after how many model responses, and the error if it failed."""
 
-    id: str
-    name: str
-    ok: bool
-    output: str
-    type: str = "tool_result"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "tool_result",
-            "id": self.id,
-            "name": self.name,
-            "ok": self.ok,
-            "output": self.output,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class UserPrompt:
-    """The user's prompt; published (and so stored) before the request is sent."""
-
-    text: str
-    type: str = "user_prompt"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "user_prompt", "text": self.text}
-
-
-@dataclass(frozen=True, slots=True)
-class Interrupted:
-    """The turn was cancelled; what arrived so far is kept."""
-
-    type: str = "interrupted"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "interrupted"}
-
-
-@dataclass(frozen=True, slots=True)
-class ToolRun:
-    """A tool call the client is about to run (after the response that asked for it)."""
-
-    id: str
-    name: str
-    arguments: str
-    type: str = "tool_run"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "tool_run", "id": self.id, "name": self.name, "arguments": self.arguments}
-
-
-RunnerEvent = ProviderEvent | ToolResultEvent | UserPrompt | Interrupted | ToolRun
-EventSink = Callable[[int, RunnerEvent], Awaitable[None] | None]
-"""Receives ``(response_number, event)``; response numbers start at 1 (0 for the prompt).
-
-A sink that returns an awaitable is awaited before the runner goes on, which
-is how a storage subscriber commits the prompt before the request is sent.
-"""
+    status: TurnStatus
+    responses: int
+    error: Error | None = None
 
 
 class ToolRunner(Protocol):
@@ -94,135 +44,162 @@ class ToolRunner(Protocol):
 
     async def run_calls(self, message: Message) -> list[ToolResultEvent]: ...
 
+    def specs(self) -> list[ToolSpec]: ...
+
+
+class TurnRecording(Protocol):
+    """Where a turn's pieces are stored; every method returns at once (no disk waits)."""
+
+    def response_started(self, accumulator: ResponseAccumulator) -> None: ...
+
+    def response_ended(self, accumulator: ResponseAccumulator) -> None: ...
+
+    def tool_result(self, result: ToolResultEvent) -> None: ...
+
+    def interrupted_before_answer(self) -> None: ...
+
 
 @dataclass(slots=True)
-class TurnSettings:
-    """What every request of a turn carries."""
+class TurnSetup:
+    """What every request of a turn carries, and where the turn's pieces go."""
 
+    provider: Provider
     model: str
+    context: list[Message]
+    recording: TurnRecording
+    tools: ToolRunner | None = None
     system: str | None = None
     thinking: ThinkingLevel | None = None
     max_output_tokens: int | None = None
-    tools: list[ToolSpec] = field(default_factory=list)
     max_turns: int = 50
+    base_data: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class TurnOutcome:
-    """How a turn ended: ``complete``, ``error``, ``interrupted`` or ``max_turns``."""
-
-    status: Literal["complete", "error", "interrupted", "max_turns"]
-    responses: int
-    error: Error | None = None
-
-
-class TurnRunner:
-    """Sends prompts, streams responses to a sink, runs tools and loops."""
+class Turn:
+    """One prompt being answered. Iterate it once to run it; ``outcome`` says how it ended."""
 
     def __init__(
         self,
-        provider: Provider,
-        settings: TurnSettings,
-        sink: EventSink,
+        prompt: str,
+        setup: Callable[[Turn], Awaitable[TurnSetup]],
         *,
-        history: list[Message] | None = None,
-        tools: ToolRunner | None = None,
+        on_end: Callable[[Turn], None] | None = None,
     ) -> None:
-        self.provider = provider
-        self.settings = settings
-        self.sink = sink
-        self.history: list[Message] = history if history is not None else []
-        self.tools = tools
-        self.partial: Message | None = None
+        self.prompt = prompt
+        self.response_number = 0
+        """0 before the first response, then 1, 2, ... for each model response."""
+        self.accumulator: ResponseAccumulator | None = None
+        """The response streaming now (or the last one)."""
+        self.outcome: TurnOutcome | None = None
+        self._setup = setup
+        self._on_end = on_end
+        self._task: asyncio.Task[object] | None = None
+        self._events = self._run()
 
-    def request(self, *, allow_tool_calls: bool = True) -> Request:
-        """The request for the history as it stands."""
-        return Request(
-            model=self.settings.model,
-            messages=list(self.history),
-            system=self.settings.system,
-            tools=list(self.settings.tools),
-            thinking=self.settings.thinking,
-            max_output_tokens=self.settings.max_output_tokens,
-            allow_tool_calls=allow_tool_calls,
-        )
+    def __aiter__(self) -> AsyncIterator[RunnerEvent]:
+        return self._events
 
-    async def _emit(self, response_number: int, event: RunnerEvent) -> None:
-        pending = self.sink(response_number, event)
-        if pending is not None:
-            await pending
+    @property
+    def running(self) -> bool:
+        """Whether the turn started and has not ended yet."""
+        return self._task is not None and self.outcome is None
 
-    async def run(self, prompt: str) -> TurnOutcome:
-        """Answer ``prompt``; cancellation keeps (and publishes) what arrived.
+    def cancel(self) -> None:
+        """Stop the turn: the task iterating it is cancelled (what arrived is kept)."""
+        if self._task is not None and self.outcome is None:
+            self._task.cancel()
 
-        The loop ends when a response asks for no tools. The last response that
-        ``max_turns`` allows is requested with tool calls disabled, so the model
-        answers with what it has.
-        """
-        self.history.append(Message.user(prompt))
-        await self._emit(0, UserPrompt(prompt))
+    async def aclose(self) -> None:
+        """End the turn early from the consumer's side (same as a cancel, without one)."""
+        await self._events.aclose()
+
+    async def _run(self) -> AsyncGenerator[RunnerEvent]:
+        self._task = asyncio.current_task()
+        setup: TurnSetup | None = None
         responses = 0
-        builder: AssistantBuilder | None = None
+        accumulator: ResponseAccumulator | None = None
         try:
+            setup = await self._setup(self)
+            yield UserPrompt(self.prompt)
+            recording = setup.recording
             while True:
                 responses += 1
-                last = responses >= self.settings.max_turns
-                builder = AssistantBuilder(self.provider.id)
-                sink = self.sink
-                request = self.request(allow_tool_calls=not last)
-                async for event in self.provider.stream(request):
-                    builder.add(event)
-                    pending = sink(responses, event)
-                    if pending is not None:
-                        await pending
-                if builder.error is not None:
-                    self._keep_partial(builder)
-                    return TurnOutcome("error", responses, builder.error)
-                message = builder.message()
-                self.history.append(message)
-                builder = None
+                self.response_number = responses
+                last = responses >= setup.max_turns
+                accumulator = ResponseAccumulator(setup.provider.id, setup.base_data)
+                self.accumulator = accumulator
+                recording.response_started(accumulator)
+                add = accumulator.add
+                async for event in setup.provider.stream(_request(setup, not last)):
+                    add(event)
+                    yield event
+                recording.response_ended(accumulator)
+                if accumulator.error is not None:
+                    self.outcome = TurnOutcome("error", responses, accumulator.error)
+                    return
+                message = accumulator.message()
+                setup.context.append(message)
+                accumulator = None
                 calls = message.tool_calls()
-                if not calls or self.tools is None:
-                    return TurnOutcome("complete", responses)
+                if not calls or setup.tools is None:
+                    self.outcome = TurnOutcome("complete", responses)
+                    return
                 if last:
-                    return TurnOutcome("max_turns", responses)
-                await self._run_tools(responses, message)
-        except asyncio.CancelledError:
-            if builder is not None:
-                self._keep_partial(builder)
-            await asyncio.shield(self._emit(responses, Interrupted()))
-            raise
-
-    async def _run_tools(self, response_number: int, message: Message) -> None:
-        assert self.tools is not None
-        for call in message.tool_calls():
-            await self._emit(response_number, ToolRun(call.id, call.name, call.arguments))
-        try:
-            results = await self.tools.run_calls(message)
-        except asyncio.CancelledError:
-            # The model's next request must answer every call it made.
-            self.history.append(
-                Message(
-                    role="tool",
-                    content=[
-                        ToolResultBlock(c.id, c.name, "Interrupted by the user.", is_error=True)
-                        for c in message.tool_calls()
-                    ],
+                    self.outcome = TurnOutcome("max_turns", responses)
+                    return
+                for call in calls:
+                    yield ToolRun(call.id, call.name, call.arguments)
+                try:
+                    results = await setup.tools.run_calls(message)
+                except (asyncio.CancelledError, GeneratorExit):
+                    # The model's next request must answer every call it made.
+                    setup.context.append(_interrupted_results(message))
+                    raise
+                for result in results:
+                    recording.tool_result(result)
+                    yield result
+                setup.context.append(
+                    Message(
+                        role="tool",
+                        content=[
+                            ToolResultBlock(r.id, r.name, r.output, is_error=not r.ok)
+                            for r in results
+                        ],
+                    )
                 )
-            )
+        except (asyncio.CancelledError, GeneratorExit):
+            if setup is not None:
+                if accumulator is not None:
+                    accumulator.interrupt()
+                    setup.recording.response_ended(accumulator)
+                else:  # before the first response, or while tools ran
+                    setup.recording.interrupted_before_answer()
+            self.outcome = TurnOutcome("interrupted", responses)
             raise
-        for result in results:
-            await self._emit(response_number, result)
-        self.history.append(
-            Message(
-                role="tool",
-                content=[
-                    ToolResultBlock(r.id, r.name, r.output, is_error=not r.ok) for r in results
-                ],
-            )
-        )
+        finally:
+            if self.outcome is None:
+                self.outcome = TurnOutcome("interrupted", responses)
+            if self._on_end is not None:
+                self._on_end(self)
 
-    def _keep_partial(self, builder: AssistantBuilder) -> None:
-        # A partial answer is shown and stored, but not sent back to the model
-        # unless the user asks to continue; the history keeps the user's prompt.
-        self.partial = builder.message()
+
+def _request(setup: TurnSetup, allow_tool_calls: bool) -> Request:
+    return Request(
+        model=setup.model,
+        messages=list(setup.context),
+        system=setup.system,
+        tools=setup.tools.specs() if setup.tools is not None else [],
+        thinking=setup.thinking,
+        max_output_tokens=setup.max_output_tokens,
+        allow_tool_calls=allow_tool_calls,
+    )
+
+
+def _interrupted_results(message: Message) -> Message:
+    return Message(
+        role="tool",
+        content=[
+            ToolResultBlock(c.id, c.name, "Interrupted by the user.", is_error=True)
+            for c in message.tool_calls()
+        ],
+    )

@@ -1,13 +1,14 @@
 """SQLite persistence for ikigai: conversations, messages with JSON metadata,
 crash-safe recording of streaming answers, full-text search and export.
 
-Never imports the UI or provider wire modules (only ``providers.events``).
+Never imports the providers, the engine or the UI.
 """
 
 from ikigai.storage.errors import (
     DatabaseAccessError,
     DatabaseBusyError,
     DatabaseCorruptError,
+    DiskFullError,
     ForeignDatabaseError,
     NotFoundError,
     SchemaTooNewError,
@@ -23,8 +24,8 @@ from ikigai.storage.models import (
     StoredMessage,
 )
 from ikigai.storage.paths import default_db_path, resolve_db_path
-from ikigai.storage.recorder import TurnRecorder
 from ikigai.storage.repository import Database
+from ikigai.storage.writer import RowRef, Snapshot, SnapshotSource, StorageWriter, ToolCallRow
 
 __all__ = [
     "MESSAGE_KINDS",
@@ -34,15 +35,20 @@ __all__ = [
     "DatabaseAccessError",
     "DatabaseBusyError",
     "DatabaseCorruptError",
+    "DiskFullError",
     "ForeignDatabaseError",
     "MessageKind",
     "MessageStatus",
     "NotFoundError",
+    "RowRef",
     "SchemaTooNewError",
     "SearchHit",
+    "Snapshot",
+    "SnapshotSource",
     "StorageError",
+    "StorageWriter",
     "StoredMessage",
-    "TurnRecorder",
+    "ToolCallRow",
     "default_db_path",
     "resolve_db_path",
 ]

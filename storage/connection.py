@@ -27,7 +27,9 @@ def normalize_path(path: Path | str) -> Path:
     return Path(MEMORY) if str(path) == MEMORY else Path(path).expanduser()
 
 
-async def open_connection(path: Path | str) -> aiosqlite.Connection:
+async def open_connection(
+    path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> aiosqlite.Connection:
     """Open ``path`` (or ``":memory:"``) ready for use at the latest schema.
 
     The connection is in autocommit mode; callers run ``BEGIN IMMEDIATE`` for
@@ -43,7 +45,7 @@ async def open_connection(path: Path | str) -> aiosqlite.Connection:
     except sqlite3.Error as exc:
         raise translate(exc, file_path) from exc
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         await conn.execute("PRAGMA foreign_keys = ON")
         await check_schema(conn, file_path)
         if not in_memory:

@@ -41,5 +41,9 @@ class DatabaseBusyError(StorageError):
     """Another process kept the database locked for longer than the busy timeout."""
 
 
+class DiskFullError(StorageError):
+    """The disk (or the file system holding the database) has no room left."""
+
+
 class NotFoundError(StorageError):
     """A conversation or message id that does not exist was used."""

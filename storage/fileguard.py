@@ -15,6 +15,7 @@ from ikigai.storage.errors import (
     DatabaseAccessError,
     DatabaseBusyError,
     DatabaseCorruptError,
+    DiskFullError,
     StorageError,
 )
 
@@ -103,6 +104,11 @@ def translate(exc: sqlite3.Error, path: Path) -> StorageError:
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return DatabaseCorruptError(
             f"{path} is damaged or not a database ({text}). {_ADVICE}", path
+        )
+    if "disk is full" in lowered or "no space" in lowered:
+        return DiskFullError(
+            f"the disk holding the ikigai database {path} is full ({text}); free some space.",
+            path,
         )
     if "locked" in lowered or "busy" in lowered:
         return DatabaseBusyError(

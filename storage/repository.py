@@ -19,7 +19,7 @@ from typing import Any, Literal, Self, cast
 
 import aiosqlite
 
-from ikigai.storage.connection import normalize_path, open_connection
+from ikigai.storage.connection import BUSY_TIMEOUT_MS, normalize_path, open_connection
 from ikigai.storage.errors import NotFoundError, StorageError
 from ikigai.storage.fileguard import translate
 from ikigai.storage.liveness import current_process_token
@@ -74,16 +74,20 @@ class Database:
         self._owner: asyncio.Task[Any] | None = None
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str]) -> Database:
+    async def open(
+        cls, path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> Database:
         """Open (creating if needed) the database at ``path`` at the latest schema.
 
         Creates parent directories, switches to WAL, applies pending migrations
         and marks rows left ``streaming`` by dead processes ``interrupted``.
-        ``":memory:"`` gives a private in-memory database. Raises a
-        ``StorageError`` subclass naming the file when it cannot be used.
+        ``":memory:"`` gives a private in-memory database. ``busy_timeout_ms``
+        is how long a statement waits for another process's lock before it
+        fails with ``DatabaseBusyError``. Raises a ``StorageError`` subclass
+        naming the file when it cannot be used.
         """
         file_path = normalize_path(os.fspath(path))
-        conn = await open_connection(file_path)
+        conn = await open_connection(file_path, busy_timeout_ms=busy_timeout_ms)
         return cls(conn, file_path)
 
     async def close(self) -> None:
@@ -294,6 +298,34 @@ class Database:
             )
         if cursor.rowcount == 0:
             raise NotFoundError(f"message {message_id} does not exist in {self.path}", self.path)
+
+    async def update_stream(
+        self,
+        message_id: int,
+        conversation_id: int,
+        *,
+        content: str,
+        data: Mapping[str, Any],
+        status: MessageStatus,
+    ) -> None:
+        """Write a streaming answer's latest state; ``NotFoundError`` once it is gone.
+
+        The row must still be this conversation's streaming assistant row: a row
+        deleted elsewhere may have its id reused by another message, which must
+        never be overwritten.
+        """
+        _check_status(status)
+        async with self._writing(begin=False):
+            cursor = await self._execute(
+                "UPDATE messages SET content = ?, data = ?, status = ? "
+                "WHERE id = ? AND conversation_id = ? AND kind = 'assistant' "
+                "AND status = 'streaming'",
+                (content, encode(data), status, message_id, conversation_id),
+            )
+        if cursor.rowcount == 0:
+            raise NotFoundError(
+                f"the streaming answer {message_id} is no longer in {self.path}", self.path
+            )
 
     async def get_message(self, message_id: int) -> StoredMessage | None:
         """One message by id, or ``None``."""

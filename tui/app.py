@@ -1,22 +1,22 @@
-"""The full-screen app: layout, turn worker, bus wiring, keys and commands.
+"""The full-screen app: layout, the turn worker, bus wiring, keys.
 
-The turn runs in a Textual worker whose runner sink publishes every event on
-the ``MessageBus`` tagged with the conversation and turn ids. The scrollback,
-thinking pane, spinner and status bar subscribe (each event is posted to the
-widget's own message queue, never called from the worker), and so does the
-storage recorder. Heavy modules (providers, storage, Markdown) are imported
-when first needed so the first frame comes quickly.
+The app never assembles the conversation: it holds the engine's
+``Conversation`` and calls its verbs. A turn runs in a Textual worker that
+iterates the engine's ``Turn`` and publishes every event on the
+``MessageBus`` tagged with the turn id; the scrollback, thinking pane, spinner
+and status bar subscribe (each event is posted to the widget's own queue,
+never called from the worker). Storage is the engine's business and runs
+beside the display: nothing here waits on the disk. Heavy modules (providers,
+storage, Markdown) are imported when first needed so the first frame comes
+quickly.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import sys
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -26,39 +26,26 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from ikigai.engine.session import ChatSession, initial_run
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, effective_keys, resolve_keymap
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
-from ikigai.tui.widgets.spinner import Spinner
+from ikigai.tui.widgets.spinner import SPINNER_EVENTS, Spinner
 from ikigai.tui.widgets.status_bar import StatusBar
 from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ikigai.engine.settings import Config, RunConfig
-    from ikigai.engine.toolloop import Approval, ToolLoop
-    from ikigai.engine.turns import TurnOutcome
+    from ikigai.engine.conversation import Conversation
+    from ikigai.engine.events import Notice
+    from ikigai.engine.settings import RunConfig, Settings
+    from ikigai.engine.toolloop import Approval
+    from ikigai.engine.turns import Turn, TurnOutcome
     from ikigai.providers.events import Error
     from ikigai.providers.request import ToolCallBlock
-    from ikigai.storage.models import StoredMessage
-
-SPINNER_EVENTS = frozenset(
-    {
-        "user_prompt",
-        "start",
-        "thinking_delta",
-        "text_delta",
-        "tool_call_start",
-        "tool_run",
-        "tool_result",
-        "retry",
-    }
-)
 
 
 class IkigaiApp(App[int]):
@@ -70,9 +57,11 @@ class IkigaiApp(App[int]):
 
     def __init__(
         self,
-        session: ChatSession,
+        settings: Settings,
+        run: RunConfig,
         *,
         db_flag: str | None = None,
+        base_url: str | None = None,
         resume: int | str | None = None,
         problems: list[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -80,27 +69,33 @@ class IkigaiApp(App[int]):
         history: PromptHistory | None = None,
     ) -> None:
         super().__init__()
-        self.session = session
+        self.settings = settings
+        self.initial_run = run
         self.db_flag = db_flag
+        self.base_url = base_url
         self.resume = resume
         self.problems = list(problems or [])
         self.clock = clock
         self.animations = animate
         self.bus = MessageBus()
         self.prompt_history = history if history is not None else PromptHistory()
-        self.marks: dict[str, tuple[int, int]] = {}
         self.turn_id = 0
-        self.turn_worker: Worker[TurnOutcome] | None = None
-        self.storage_ready = asyncio.Event()
+        self.turn_worker: Worker[TurnOutcome | None] | None = None
+        self.ready = asyncio.Event()
+        """Set once the conversation exists (stored or not): prompts and commands wait on it."""
+        self._conversation: Conversation | None = None
         self.oldest_shown: int | None = None
-        self.last_prompt: str | None = None
-        self._tool_loop: ToolLoop | None = None
-        keymap, warnings = resolve_keymap(session.config.get("keys", {}))
+        keymap, warnings = resolve_keymap(settings.keys)
         self.keymap = keymap
         self.problems.extend(warnings)
-        ui = session.config.get("ui", {})
-        self.show_thinking = bool(ui.get("show_thinking", True))
-        self.theme_name = ui.get("theme") or "textual-dark"
+        self.show_thinking = settings.ui.show_thinking
+        self.theme_name = settings.ui.theme or "textual-dark"
+
+    @property
+    def conversation(self) -> Conversation:
+        """The engine's conversation (exists once ``ready`` is set)."""
+        assert self._conversation is not None, "the conversation is not open yet"
+        return self._conversation
 
     # -- layout ------------------------------------------------------------------------
 
@@ -124,6 +119,10 @@ class IkigaiApp(App[int]):
         return self.query_one("#spinner", Spinner)
 
     @property
+    def thinking_pane(self) -> ThinkingPane:
+        return self.query_one("#thinking", ThinkingPane)
+
+    @property
     def prompt_input(self) -> PromptInput:
         return self.query_one("#input", PromptInput)
 
@@ -134,49 +133,40 @@ class IkigaiApp(App[int]):
             self.problems.append(f"[ui] theme {self.theme_name!r} is unknown; using textual-dark")
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.query_one("#thinking").display = self.show_thinking
-        self.bus.subscribe(self._record)
+        self.thinking_pane.display = self.show_thinking
         self.bus.subscribe(forward_to(self.scrollback, SCROLLBACK_EVENTS))
-        self.bus.subscribe(forward_to(self.query_one("#thinking", ThinkingPane), THINKING_EVENTS))
+        self.bus.subscribe(forward_to(self.thinking_pane, THINKING_EVENTS))
         self.bus.subscribe(forward_to(self.spinner, SPINNER_EVENTS))
-        self.bus.subscribe(forward_to(self, {"done"}))
+        self.bus.subscribe(forward_to(self, {"user_prompt", "done"}))
         self.prompt_input.focus()
         self.update_status()
-        self.run_worker(self._open_storage(), group="storage", exit_on_error=False)
+        self.run_worker(self._open(), group="storage", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         # However the app ends, a running turn is stored as interrupted and the
         # database thread does not outlive the app.
         await self.cancel_and_wait(show=False)
-        await self.session.close()
+        if self._conversation is not None:
+            await self._conversation.close(5.0)
 
-    async def _open_storage(self) -> None:
-        session = self.session
+    async def _open(self) -> None:
+        from ikigai.tui.launch import open_conversation
+
         try:
-            await session.open_database(self.db_flag)
-        except Exception as exc:
-            self.scrollback.note(f"storage unavailable: {exc}", warning=True)
-            return
-        assert session.db is not None
-        target: int | None = None
-        if isinstance(self.resume, int):
-            if await session.db.get_conversation(self.resume) is None:
-                self.problems.append(f"no conversation {self.resume}; starting a new one")
-            else:
-                target = self.resume
-        elif self.resume == "last":
-            target = await session.db.newest_conversation_id()
-        if target is not None:
-            await self.show_conversation(target)
-            return
-        await session.start_conversation()
-        self.reset_tools()
-        self.welcome()
-        self.storage_ready.set()
+            self._conversation = await open_conversation(self)
+            target = self.resume
+            db = self._conversation.db
+            if target == "last" and db is not None:
+                target = await db.newest_conversation_id()
+            if isinstance(target, int) and await self.show_conversation(target):
+                return
+            self.welcome()
+        finally:
+            self.ready.set()
 
     def welcome(self) -> None:
         """The first lines of a new conversation: what is set up, and any problem."""
-        run = self.session.run
+        run = self.conversation.run
         self.scrollback.note(
             f"ikigai · profile {run.profile} · {run.provider}/{run.model} · "
             "Enter sends · F1 help · Ctrl+P commands"
@@ -188,40 +178,42 @@ class IkigaiApp(App[int]):
         for problem in self.problems:
             self.scrollback.note(problem, warning=True)
         self.problems.clear()
-        missing = self.session.missing_key_message()
+        missing = self.current_run.missing_key_message()
         if missing:
             self.scrollback.note(missing, warning=True)
         self.update_status()
 
+    @property
+    def current_run(self) -> RunConfig:
+        """The run configuration in force (the initial one until the conversation exists)."""
+        return self._conversation.run if self._conversation is not None else self.initial_run
+
     def update_status(self) -> None:
-        """Redraw the status bar from the session."""
-        session = self.session
-        run = session.run
-        tokens = session.tokens
-        warning = f"set {' or '.join(session.missing_key_vars)}" if session.missing_key_vars else ""
+        """Redraw the status bar from the conversation."""
+        run = self.current_run
+        conversation = self._conversation
+        tokens = conversation.tokens if conversation is not None else None
+        missing = run.missing_key_vars
+        warning = f"set {' or '.join(missing)}" if missing else ""
+        if conversation is not None and conversation.storage_problem:
+            warning = warning or "not saved"
         self.query_one("#status", StatusBar).show(
             profile=run.profile,
             model=run.model_spec,
             thinking=run.thinking,
-            last_tokens=(tokens.last_input, tokens.last_output),
-            total_tokens=tokens.total,
-            conversation=session.conversation_id,
+            last_tokens=(tokens.last_input, tokens.last_output) if tokens else (0, 0),
+            total_tokens=tokens.total if tokens else 0,
+            conversation=conversation.id if conversation is not None else None,
             warning=warning,
         )
 
-    # -- bus subscribers owned by the app ------------------------------------------------
-
-    def _record(self, event: BusEvent) -> Awaitable[None] | None:
-        # The recorder returns an awaitable only when it writes; the bus awaits it.
-        recorder = self.session.recorder
-        if recorder is not None and recorder.conversation_id == event.conversation_id:
-            return recorder(event.response_number, event.event)
-        return None
+    def on_engine_notice(self, notice: Notice) -> None:
+        """Storage trouble (and recovery) from the engine: one note, and the status bar."""
+        self.scrollback.note(notice.text, warning=notice.level == "warning")
+        self.update_status()
 
     def on_bus_message(self, message: BusMessage) -> None:
-        usage = message.bus_event.event.usage  # type: ignore[union-attr]
-        if message.bus_event.conversation_id == self.session.conversation_id:
-            self.session.add_usage(usage.input_tokens, usage.output_tokens)
+        if self.is_current(message.bus_event.turn_id):
             self.update_status()
 
     def is_current(self, turn_id: int) -> bool:
@@ -241,12 +233,9 @@ class IkigaiApp(App[int]):
         """What to do about a provider error, with this session's key names and URL."""
         from ikigai.tui.widgets.message_views import error_advice
 
-        run = self.session.run
+        run = self.current_run
         return error_advice(
-            error,
-            keys=run.key_env_vars,
-            base_url=run.options.base_url,
-            provider=run.provider,
+            error, keys=run.key_env_vars, base_url=run.options.base_url, provider=run.provider
         )
 
     # -- sending -------------------------------------------------------------------------
@@ -266,12 +255,35 @@ class IkigaiApp(App[int]):
                 warning=True,
             )
             return
-        if self.session.missing_key_vars:
-            self.scrollback.note(self.session.missing_key_message() or "", warning=True)
+        missing = self.current_run.missing_key_message()
+        if missing:
+            self.scrollback.note(missing, warning=True)
             return
         self.prompt_history.add(text)
         self.prompt_input.set_text("")
-        self.start_turn(text)
+        self.turn_id += 1
+        self.spinner.begin()
+        self.turn_worker = self.run_worker(
+            self._send(text, self.turn_id), group="turn", exit_on_error=False
+        )
+
+    async def _send(self, prompt: str, turn_id: int) -> TurnOutcome | None:
+        await self.ready.wait()
+        return await self._run_turn(self.conversation.send(prompt), turn_id)
+
+    def start(self, turn: Turn) -> None:
+        """Run an engine ``turn`` (``/retry``) in the turn worker."""
+        self.turn_id += 1
+        self.spinner.begin()
+        self.turn_worker = self.run_worker(
+            self._run_turn(turn, self.turn_id), group="turn", exit_on_error=False
+        )
+
+    async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
+        publish = self.bus.publish
+        async for event in turn:
+            publish(BusEvent(turn_id, turn.response_number, event))
+        return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
         self.scrollback.note("  ".join(message.candidates[:30]))
@@ -285,7 +297,7 @@ class IkigaiApp(App[int]):
     async def _command(self, line: str) -> None:
         from ikigai.tui.commands import execute
 
-        await self.storage_ready.wait()
+        await self.ready.wait()
         await execute(self, line)
 
     def complete(self, text: str) -> tuple[str, list[str]]:
@@ -293,39 +305,6 @@ class IkigaiApp(App[int]):
         from ikigai.tui.commands import complete
 
         return complete(text, self)
-
-    def start_turn(self, prompt: str) -> int:
-        """Run ``prompt`` as a new turn in a worker; returns the turn id."""
-        self.turn_id += 1
-        self.last_prompt = prompt
-        self.spinner.begin()
-        self.turn_worker = self.run_worker(
-            self._turn(prompt, self.turn_id), group="turn", exit_on_error=False
-        )
-        return self.turn_id
-
-    async def _turn(self, prompt: str, turn_id: int) -> TurnOutcome:
-        from ikigai.engine.tools import default_registry
-        from ikigai.engine.turns import TurnRunner, TurnSettings
-
-        await self.storage_ready.wait()
-        session = self.session
-        run = session.run
-        runner = TurnRunner(
-            session.provider(),
-            TurnSettings(
-                model=run.model,
-                system=run.system_prompt,
-                thinking=run.thinking,
-                max_output_tokens=run.max_output_tokens,
-                tools=default_registry().specs(),
-                max_turns=run.max_turns,
-            ),
-            self.bus.sink_for(session.conversation_id, turn_id),
-            history=session.history,
-            tools=self.tool_loop(),
-        )
-        return await runner.run(prompt)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -335,51 +314,25 @@ class IkigaiApp(App[int]):
             return
         if event.state == WorkerState.SUCCESS:
             outcome = worker.result
-            assert outcome is not None
-            if outcome.status == "max_turns":
+            if outcome is not None and outcome.status == "max_turns":
                 self.spinner.stop(f"stopped after {outcome.responses} responses (max_turns)")
-            elif outcome.status == "error":
+            elif outcome is not None and outcome.status == "error":
                 self.spinner.stop("✗ the request failed")
             else:
                 self.spinner.stop()
         elif event.state == WorkerState.ERROR:
             self.spinner.stop("✗ failed")
             self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "error"))
-            self.scrollback.note(f"the turn failed: {worker.error!r}", warning=True)
+            self.scrollback.note(f"the turn failed: {worker.error}", warning=True)
         else:
             self.spinner.stop("⏹ interrupted")
+        self.update_status()
 
     # -- tools -----------------------------------------------------------------------------
 
-    def reset_tools(self) -> None:
-        """Forget "always" answers (a new or another conversation)."""
-        self._tool_loop = None
-
-    def tool_loop(self) -> ToolLoop:
-        """The conversation's tool loop (policy from ``[tools]``, approval by prompt)."""
-        if self._tool_loop is None:
-            from ikigai.engine.toolloop import ToolLoop
-            from ikigai.engine.tools import (
-                PolicyError,
-                ToolContext,
-                ToolPolicy,
-                default_registry,
-                parse_policy,
-            )
-
-            try:
-                policy = parse_policy(self.session.config.get("tools", {}))
-            except PolicyError as exc:
-                self.scrollback.note(f"[tools] {exc}; using the default policy", warning=True)
-                policy = ToolPolicy()
-            context = ToolContext(
-                cwd=Path.cwd(), secret_env_names=frozenset(self.session.run.key_env_vars)
-            )
-            self._tool_loop = ToolLoop(default_registry(), context, policy, self.approve)
-        return self._tool_loop
-
     async def approve(self, call: ToolCallBlock) -> Approval:
-        """The approver of the tool loop: the approval prompt, as a modal screen."""
+        """The approver of the engine's tool loop: the approval prompt, as a modal screen."""
+        from ikigai.engine.toolloop import Approval as Answer
         from ikigai.tui.screens.approval import ApprovalScreen
 
         answer: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
@@ -387,9 +340,7 @@ class IkigaiApp(App[int]):
 
         def done(result: Approval | None) -> None:
             if not answer.done():
-                from ikigai.engine.toolloop import Approval as _Approval
-
-                answer.set_result(result if result is not None else _Approval("deny"))
+                answer.set_result(result if result is not None else Answer("deny"))
 
         self.push_screen(screen, done)
         # Through the spinner's own queue, after the tool_run event already queued there.
@@ -413,7 +364,7 @@ class IkigaiApp(App[int]):
         self.spinner.stop("⏹ interrupted")
 
     async def cancel_and_wait(self, *, show: bool = True) -> None:
-        """Cancel a running turn and wait until its end is stored (``show``: on screen too)."""
+        """Cancel a running turn and wait until it ended (``show``: on screen too)."""
         worker = self.turn_worker
         if worker is None or worker.is_finished:
             return
@@ -433,54 +384,51 @@ class IkigaiApp(App[int]):
     async def new_conversation(self) -> None:
         """Cancel any running turn and start a new, empty conversation."""
         await self.cancel_and_wait()
-        await self.storage_ready.wait()
+        await self.ready.wait()
         self.turn_id += 1
-        self.marks.clear()
         self.scrollback.clear_messages()
-        self.query_one("#thinking", ThinkingPane).view.clear()
+        self.thinking_pane.view.clear()
         self.scrollback.has_earlier = False
-        await self.session.start_conversation()
-        self.reset_tools()
+        await self.conversation.new()
         self.welcome()
 
-    async def show_conversation(self, conversation_id: int) -> None:
-        """Open a stored conversation: its last 50 messages first, then its context and marks.
-
-        Sending waits for the context (``storage_ready``), not the screen.
-        """
+    async def show_conversation(self, conversation_id: int) -> bool:
+        """Open a stored conversation: its last messages first, then (in the engine) its
+        context. False (with a note) when it cannot be opened."""
+        from ikigai.engine.conversation import ConversationError
         from ikigai.tui.widgets.restore import views_from_rows
 
         await self.cancel_and_wait()
-        ready = self.storage_ready
-        ready.clear()
+        try:
+            opened = await self.conversation.open(conversation_id)
+        except ConversationError as exc:
+            self.scrollback.note(f"{exc}; this is a new conversation", warning=True)
+            return False
         self.turn_id += 1
-        session = self.session
-        rows = await session.open_conversation(conversation_id)
-        self.marks = {}
-        self.reset_tools()
         scrollback = self.scrollback
         scrollback.clear_messages()
-        self.query_one("#thinking", ThinkingPane).view.clear()
-        self.oldest_shown = rows[0].id if rows else None
-        scrollback.has_earlier = len(rows) >= 50
-        await scrollback.mount_all(views_from_rows(rows, self.advise), before=scrollback.marker)
+        self.thinking_pane.view.clear()
+        self.oldest_shown = opened.rows[0].id if opened.rows else None
+        scrollback.has_earlier = opened.has_earlier
+        await scrollback.mount_all(
+            views_from_rows(opened.rows, self.advise), before=scrollback.marker
+        )
         scrollback.anchor()
         scrollback.note(f"resumed conversation #{conversation_id}")
         self.show_problems()
-        # Rebuilding the context reads every row: let the screen paint first.
-        painted = asyncio.Event()
-        self.call_after_refresh(painted.set)
-        await painted.wait()
-        self.marks = marks_in_context(await session.load_context())
-        ready.set()
+        self.run_worker(self._after_context(), group="open", exit_on_error=False)
+        return True
+
+    async def _after_context(self) -> None:
+        await self.conversation.ready()
+        self.update_status()
 
     async def on_scrollback_load_earlier(self, message: Scrollback.LoadEarlier) -> None:
         from ikigai.tui.widgets.restore import views_from_rows
 
-        db = self.session.db
-        if db is None or self.oldest_shown is None:
+        if self._conversation is None or self.oldest_shown is None:
             return
-        rows = await db.load_messages(self.session.conversation_id, 50, before_id=self.oldest_shown)
+        rows = await self.conversation.load_earlier(self.oldest_shown)
         self.scrollback.has_earlier = len(rows) >= 50
         if rows:
             self.oldest_shown = rows[0].id
@@ -494,20 +442,20 @@ class IkigaiApp(App[int]):
         """Open the picker; the chosen conversation is resumed."""
         from ikigai.tui.screens.picker import PickerScreen
 
-        if self.session.db is None:
-            self.scrollback.note("storage is not open yet", warning=True)
+        db = self._conversation.db if self._conversation is not None else None
+        if db is None:
+            self.scrollback.note("conversations are not stored in this session", warning=True)
             return
 
         def chosen(conversation_id: int | None) -> None:
-            if conversation_id is not None and conversation_id != self.session.conversation_id:
+            if conversation_id is not None and conversation_id != self.conversation.id:
                 self.run_worker(self.show_conversation(conversation_id), group="open")
 
-        self.push_screen(PickerScreen(self.session.db, self.session.conversation_id), chosen)
+        self.push_screen(PickerScreen(db, self.conversation.id), chosen)
 
     def action_toggle_thinking(self) -> None:
         """Ctrl+T: show or hide the thinking pane."""
-        pane = self.query_one("#thinking", ThinkingPane)
-        pane.display = not pane.display
+        self.thinking_pane.display = not self.thinking_pane.display
 
     def action_help(self) -> None:
         """F1: the help screen."""
@@ -520,47 +468,15 @@ class IkigaiApp(App[int]):
 
     def action_copy_last(self) -> None:
         """Ctrl+Y: copy the last answer (OSC 52)."""
-        self.copy_last()
+        from ikigai.tui.clipboard import copy_last
 
-    def copy_last(self) -> None:
-        answer = self.scrollback.last_answer()
-        if answer is None:
-            self.notify("no answer to copy yet", severity="warning")
-            return
-        self._copy(answer.copy_text, "the last answer")
-
-    def copy_message(self, back: int) -> None:
-        """Copy the ``back``-th message from the end (1 = the last)."""
-        views = [v for v in self.scrollback.messages() if hasattr(v, "copy_text")]
-        if not 1 <= back <= len(views):
-            self.scrollback.note(f"/copy: there are {len(views)} messages", warning=True)
-            return
-        self._copy(str(views[-back].copy_text), f"message {back} from the end")
-
-    def copy_code(self, number: int) -> None:
-        """Copy code block ``number`` of the last answer."""
-        answer = self.scrollback.last_answer()
-        blocks = answer.code_blocks if answer is not None else []
-        if not 1 <= number <= len(blocks):
-            self.scrollback.note(
-                f"/copy code: the last answer has {len(blocks)} code blocks", warning=True
-            )
-            return
-        self._copy(blocks[number - 1], f"code block {number}")
-
-    def _copy(self, text: str, what: str) -> None:
-        self.copy_to_clipboard(text)
-        self.notify(f"copied {what} ({len(text)} characters)")
+        copy_last(self)
 
     def action_copy_picker(self) -> None:
         """Ctrl+G: choose any message or code block to copy."""
-        from ikigai.tui.screens.copy import CopyScreen
+        from ikigai.tui.clipboard import copy_picker
 
-        self.push_screen(CopyScreen(self.scrollback.messages()), self._copied)
-
-    def _copied(self, choice: tuple[str, str] | None) -> None:
-        if choice is not None:
-            self._copy(choice[1], choice[0])
+        copy_picker(self)
 
     def action_scroll_page_up(self) -> None:
         self.scrollback.scroll_page_up()
@@ -580,48 +496,21 @@ class IkigaiApp(App[int]):
 
     async def quit_app(self) -> None:
         await self.cancel_and_wait(show=False)
-        await self.session.close()
+        if self._conversation is not None:
+            await self._conversation.close(5.0)
+            self._conversation = None
         self.exit(0)
-
-    def retry(self) -> None:
-        """Regenerate the last answer: the context goes back to before the last prompt."""
-        if self.busy:
-            self.scrollback.note("a turn is running — Esc first", warning=True)
-            return
-        history = self.session.history
-        last_user = next(
-            (i for i in range(len(history) - 1, -1, -1) if history[i].role == "user"), None
-        )
-        if last_user is None:
-            self.scrollback.note("/retry: nothing to regenerate yet", warning=True)
-            return
-        prompt = history[last_user].text()
-        del history[last_user:]
-        self.start_turn(prompt)
-
-    async def apply_run(self, run: RunConfig, command: str) -> None:
-        """Switch profile/model/thinking/system prompt from the next turn on (stored)."""
-        session = self.session
-        session.switch(run)
-        self.reset_tools()
-        await session.note(
-            "command",
-            command,
-            {
-                "profile": run.profile,
-                "provider": run.provider,
-                "model": run.model,
-                "thinking_level": run.thinking,
-            },
-        )
-        self.scrollback.note(
-            f"› {command} — now {run.profile} · {run.model_spec} · thinking {run.thinking or 'off'}"
-        )
-        self.show_problems()
 
     def note(self, text: str, *, warning: bool = False) -> None:
         """A one-line note in the scrollback (commands use it)."""
         self.scrollback.note(text, warning=warning)
+
+    def switched(self, run: RunConfig, command: str) -> None:
+        """After a profile/model/thinking/system switch: say so and redraw the status bar."""
+        self.scrollback.note(
+            f"› {command} — now {run.profile} · {run.model_spec} · thinking {run.thinking or 'off'}"
+        )
+        self.show_problems()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Ctrl+P lists every action of the app, and Textual's own."""
@@ -630,48 +519,3 @@ class IkigaiApp(App[int]):
             action = getattr(self, f"action_{binding.action}", None)
             if action is not None and binding.action != "quit":
                 yield SystemCommand(binding.description, action.__doc__ or "", action)
-
-
-def marks_in_context(rows: list[StoredMessage]) -> dict[str, tuple[int, int]]:
-    """The marks a stored conversation's context still has: label -> (row id, context length)."""
-    from ikigai.engine.recording import history_from_messages
-
-    marks: dict[str, tuple[int, int]] = {}
-    for position, row in enumerate(rows):
-        if row.kind == "mark":
-            marks[row.content] = (row.id, len(history_from_messages(rows[:position])))
-        elif row.kind == "clear":
-            marks.clear()
-    return marks
-
-
-def run_app(args: argparse.Namespace) -> int:
-    """Open the full-screen app with the CLI's flags; returns the exit status."""
-    from ikigai.engine.settings import ConfigError, load_settings
-
-    try:
-        config, _ = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"ikigai: {exc}", file=sys.stderr)
-        return 2
-    app = build_app(config, args)
-    result = app.run()
-    return int(result or 0)
-
-
-def build_app(config: Config, args: argparse.Namespace, **options: Any) -> IkigaiApp:
-    """The app for ``config`` and the CLI flags (tests pass ``clock``/``history``)."""
-    run, problem = initial_run(config, args)
-    session = ChatSession(config, run, base_url=getattr(args, "base_url", None))
-    resume: int | str | None = None
-    if getattr(args, "conversation", None) is not None:
-        resume = int(args.conversation)
-    elif getattr(args, "continue_last", False) or config["ui"]["on_start"] == "resume":
-        resume = "last"
-    return IkigaiApp(
-        session,
-        db_flag=getattr(args, "db", None),
-        resume=resume,
-        problems=[problem] if problem else [],
-        **options,
-    )

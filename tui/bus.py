@@ -1,33 +1,30 @@
-"""The message bus: one publish, many subscribers.
+"""The message bus: one publish, many subscribers, nothing awaited.
 
-The turn worker publishes every runner event wrapped in a ``BusEvent`` tagged
-with the conversation and turn it belongs to. The scrollback, thinking pane,
-spinner, status bar and the storage recorder subscribe; the worker never calls
-a widget. Nothing here imports Textual, so the bus is testable without a
-terminal: a subscriber is any callable, and one that returns an awaitable is
-awaited before the next subscriber runs (the recorder commits the prompt before
-the request is sent this way).
+The turn worker publishes every event of the engine's turn wrapped in a
+``BusEvent`` tagged with the turn it belongs to. The scrollback, thinking
+pane, spinner and status bar subscribe; the worker never calls a widget.
+Publishing is synchronous and cheap: a subscriber posts the event to its
+widget's queue and returns. Storage is not a subscriber: the engine records
+beside the display, so no subscriber can hold the stream back. Nothing here
+imports Textual, so the bus is testable without a terminal.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from ikigai.engine.turns import RunnerEvent
+from ikigai.engine.events import RunnerEvent
 
 
 @dataclass(frozen=True, slots=True)
 class BusEvent:
-    """A runner event and where it comes from.
+    """An event of turn ``turn_id`` (unique within the app session).
 
-    ``response_number`` is the runner's (0 for the user prompt, then 1, 2, ...
-    for each model response of the turn).
+    ``response_number`` is 0 for the user prompt, then 1, 2, ... for each model
+    response of the turn.
     """
 
-    conversation_id: int
     turn_id: int
     response_number: int
     event: RunnerEvent
@@ -38,28 +35,27 @@ class BusEvent:
         return str(self.event.type)
 
 
-Subscriber = Callable[[BusEvent], Awaitable[None] | None]
+Subscriber = Callable[[BusEvent], None]
 
 
 class MessageBus:
     """Delivers each published ``BusEvent`` to every subscriber, in subscription order.
 
     A subscriber that raises does not stop the others; the exception is passed
-    to ``on_error`` (by default re-raised after every subscriber ran), so a
-    broken widget cannot keep the recorder from storing the turn.
+    to ``on_error`` (by default re-raised after every subscriber ran), so one
+    broken widget cannot keep the others from seeing the turn.
     """
 
     def __init__(self, on_error: Callable[[BaseException], None] | None = None) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: tuple[Subscriber, ...] = ()
         self._on_error = on_error
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Add ``subscriber``; returns a function that removes it again."""
-        self._subscribers.append(subscriber)
+        self._subscribers = (*self._subscribers, subscriber)
 
         def unsubscribe() -> None:
-            if subscriber in self._subscribers:
-                self._subscribers.remove(subscriber)
+            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
 
         return unsubscribe
 
@@ -68,14 +64,12 @@ class MessageBus:
         """How many subscribers are listening."""
         return len(self._subscribers)
 
-    async def publish(self, event: BusEvent) -> None:
-        """Deliver ``event`` to every subscriber, awaiting those that return awaitables."""
+    def publish(self, event: BusEvent) -> None:
+        """Deliver ``event`` to every subscriber."""
         failure: BaseException | None = None
-        for subscriber in tuple(self._subscribers):
+        for subscriber in self._subscribers:
             try:
-                result = subscriber(event)
-                if inspect.isawaitable(result):
-                    await result
+                subscriber(event)
             except Exception as exc:
                 if self._on_error is not None:
                     self._on_error(exc)
@@ -83,11 +77,3 @@ class MessageBus:
                     failure = exc
         if failure is not None:
             raise failure
-
-    def sink_for(self, conversation_id: int, turn_id: int) -> Callable[[int, Any], Awaitable[None]]:
-        """A ``TurnRunner`` sink that publishes its events tagged with these ids."""
-
-        async def sink(response_number: int, event: RunnerEvent) -> None:
-            await self.publish(BusEvent(conversation_id, turn_id, response_number, event))
-
-        return sink

@@ -13,30 +13,28 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ikigai.providers.request import THINKING_LEVELS
 
 if TYPE_CHECKING:
-    from ikigai.engine.session import ChatSession
+    from ikigai.engine.conversation import Conversation
     from ikigai.engine.settings import RunConfig
+    from ikigai.engine.turns import Turn
 
 
 class CommandHost(Protocol):
-    """What commands need from the app."""
+    """What commands need from the app: the engine's conversation and a few screens."""
 
-    session: ChatSession
-    marks: dict[str, tuple[int, int]]
+    @property
+    def conversation(self) -> Conversation: ...
 
     def note(self, text: str, *, warning: bool = False) -> None: ...
-    async def apply_run(self, run: RunConfig, command: str) -> None: ...
+    def switched(self, run: RunConfig, command: str) -> None: ...
     async def new_conversation(self) -> None: ...
+    def start(self, turn: Turn) -> None: ...
     def show_help(self) -> None: ...
     def show_picker(self) -> None: ...
-    def retry(self) -> None: ...
-    def copy_last(self) -> None: ...
-    def copy_message(self, back: int) -> None: ...
-    def copy_code(self, number: int) -> None: ...
     async def quit_app(self) -> None: ...
 
 
@@ -71,10 +69,15 @@ async def execute(host: CommandHost, line: str) -> None:
     if command is None:
         host.note(f"unknown command /{name} — /help lists the commands", warning=True)
         return
+    from ikigai.engine.conversation import ConversationError
+    from ikigai.engine.settings import ConfigError
+
     try:
         await command.handler(host, words, rest)
     except CommandError as exc:
         host.note(f"/{name}: {exc} (usage: {command.usage})", warning=True)
+    except (ConversationError, ConfigError) as exc:
+        host.note(f"/{name}: {exc}", warning=True)
     except Exception as exc:
         host.note(f"/{name} failed: {exc}", warning=True)
 
@@ -94,62 +97,48 @@ def split_model_level(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-async def _model(host: CommandHost, words: list[str], rest: str) -> None:
-    from ikigai.engine.settings import ConfigError
+async def _switch(host: CommandHost, command: str, **choices: Any) -> None:
+    run = await host.conversation.switch(command, **choices)
+    host.switched(run, command)
 
-    session = host.session
+
+async def _model(host: CommandHost, words: list[str], rest: str) -> None:
+    conversation = host.conversation
     if not words:
-        run = session.run
+        run = conversation.run
         host.note(f"model: {run.provider}/{run.model} (thinking {run.thinking or 'off'})")
         return
     if len(words) != 1:
         raise CommandError("one model expected")
     spec, level = split_model_level(words[0])
-    try:
-        run = session.resolve(model=spec, thinking=level or session.run.thinking)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    await host.apply_run(run, f"/model {words[0]}")
+    await _switch(
+        host, f"/model {words[0]}", model=spec, thinking=level or conversation.run.thinking
+    )
 
 
 async def _thinking(host: CommandHost, words: list[str], rest: str) -> None:
-    from ikigai.engine.settings import ConfigError
-
     if len(words) != 1 or words[0] not in THINKING_LEVELS:
         raise CommandError(f"one of {', '.join(THINKING_LEVELS)} expected")
-    session = host.session
-    try:
-        run = session.resolve(model=session.run.model_spec, thinking=words[0])
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    await host.apply_run(run, f"/thinking {words[0]}")
+    run = host.conversation.run
+    await _switch(host, f"/thinking {words[0]}", model=run.model_spec, thinking=words[0])
 
 
 async def _profile(host: CommandHost, words: list[str], rest: str) -> None:
-    from ikigai.engine.settings import ConfigError
-
-    session = host.session
+    conversation = host.conversation
     if not words:
-        names = ", ".join(sorted(session.config["profiles"]))
-        host.note(f"profile: {session.run.profile} (profiles: {names})")
+        names = ", ".join(sorted(conversation.settings.profiles))
+        host.note(f"profile: {conversation.run.profile} (profiles: {names})")
         return
     if len(words) != 1:
         raise CommandError("one profile name expected")
-    try:
-        run = session.resolve(profile=words[0])
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    await host.apply_run(run, f"/profile {words[0]}")
+    await _switch(host, f"/profile {words[0]}", profile=words[0])
 
 
 async def _system(host: CommandHost, words: list[str], rest: str) -> None:
-    from dataclasses import replace
-
-    session = host.session
     if not rest:
-        host.note(f"system prompt: {session.run.system_prompt or '(none)'}")
+        host.note(f"system prompt: {host.conversation.run.system_prompt or '(none)'}")
         return
-    await host.apply_run(replace(session.run, system_prompt=rest), f"/system {rest}")
+    await _switch(host, f"/system {rest}", system_prompt=rest)
 
 
 async def _new(host: CommandHost, words: list[str], rest: str) -> None:
@@ -157,10 +146,7 @@ async def _new(host: CommandHost, words: list[str], rest: str) -> None:
 
 
 async def _clear(host: CommandHost, words: list[str], rest: str) -> None:
-    session = host.session
-    await session.note("clear", "")
-    session.history.clear()
-    host.marks.clear()
+    await host.conversation.clear()
     host.note("── context cleared: the model starts afresh (history stays in storage) ──")
 
 
@@ -173,65 +159,46 @@ def _export_path(name: str) -> Path:
 
 
 async def _export(host: CommandHost, words: list[str], rest: str) -> None:
-    session = host.session
+    conversation = host.conversation
     fmt = "md"
     if words and words[0] in ("md", "json"):
         fmt = words.pop(0)
     if len(words) > 1:
         raise CommandError("at most one path expected")
-    path = _export_path(words[0] if words else f"ikigai-{session.conversation_id}.{fmt}")
-    assert session.db is not None
-    if fmt == "json":
-        from ikigai.storage.export import dumps
-
-        text = dumps(await session.db.export_json(session.conversation_id))
-    else:
-        text = await session.db.export_markdown(session.conversation_id)
-    body = text if text.endswith("\n") else text + "\n"
+    text = await conversation.export(fmt)
+    path = _export_path(words[0] if words else f"ikigai-{conversation.id}.{fmt}")
     try:
-        await asyncio.to_thread(path.write_text, body, encoding="utf-8")
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
-    host.note(f"exported conversation {session.conversation_id} to {os.fspath(path)}")
+    host.note(f"exported conversation {conversation.id} to {os.fspath(path)}")
 
 
 async def _mark(host: CommandHost, words: list[str], rest: str) -> None:
-    session = host.session
-    label = rest or f"mark{len(host.marks) + 1}"
-    mark_id = await session.note("mark", label, {"label": label})
-    host.marks[label] = (mark_id, len(session.history))
+    label = await host.conversation.mark(rest or None)
     host.note(f"⚑ mark '{label}' set")
 
 
 async def _rewind(host: CommandHost, words: list[str], rest: str) -> None:
-    session = host.session
-    if not host.marks:
-        raise CommandError("no mark in this conversation yet (/mark [label])")
-    label = rest or next(reversed(host.marks))
-    if label not in host.marks:
-        raise CommandError(f"no mark '{label}' (marks: {', '.join(host.marks)})")
-    mark_id, length = host.marks[label]
-    del session.history[length:]
-    await session.note("rewind", label, {"mark_id": mark_id, "label": label})
-    # Marks set after this one point past the rewound context.
-    for other in list(host.marks):
-        if host.marks[other][0] > mark_id:
-            del host.marks[other]
+    label = await host.conversation.rewind(rest or None)
     host.note(f"⟲ context rewound to mark '{label}'")
 
 
 async def _retry(host: CommandHost, words: list[str], rest: str) -> None:
-    host.retry()
+    host.start(host.conversation.regenerate())
 
 
 async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui import clipboard
+
+    app: Any = host
     if not words:
-        host.copy_last()
+        clipboard.copy_last(app)
     elif words[0] == "code":
         number = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
-        host.copy_code(number)
+        clipboard.copy_code(app, number)
     elif words[0].isdigit():
-        host.copy_message(int(words[0]))
+        clipboard.copy_message(app, int(words[0]))
     else:
         raise CommandError("expected nothing, N (the Nth message from the end) or code [N]")
 
@@ -274,13 +241,13 @@ def _common_prefix(words: list[str]) -> str:
     return first[:size]
 
 
-def _model_candidates(session: ChatSession) -> list[str]:
+def _model_candidates(conversation: Conversation) -> list[str]:
     from ikigai.providers.registry import PROVIDERS
 
-    seen: dict[str, None] = {session.run.model_spec: None}
-    for profile in session.config["profiles"].values():
-        if profile.get("model"):
-            seen[profile["model"]] = None
+    seen: dict[str, None] = {conversation.run.model_spec: None}
+    for profile in conversation.settings.profiles.values():
+        if profile.model:
+            seen[profile.model] = None
     for provider in PROVIDERS:
         seen[f"{provider}/"] = None
     return list(seen)
@@ -306,11 +273,11 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
         if spec and "/" in arg and arg.count("/") >= 2:
             options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
         else:
-            options = _model_candidates(host.session)
+            options = _model_candidates(host.conversation)
     elif name == "profile":
-        options = sorted(host.session.config["profiles"])
+        options = sorted(host.conversation.settings.profiles)
     elif name in ("rewind", "mark"):
-        options = list(host.marks)
+        options = list(host.conversation.marks)
     elif name == "export":
         options = ["md", "json"]
     else:

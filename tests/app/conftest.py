@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from ikigai.engine.settings import load_settings
-from ikigai.tui.app import IkigaiApp, build_app
+from ikigai.engine.config_loader import load_settings
+from ikigai.tui.app import IkigaiApp
 from ikigai.tui.history import PromptHistory
+from ikigai.tui.launch import build_app
 
 CONFIG = """\
 default_profile = "default"

@@ -33,7 +33,7 @@ async def test_file_read_then_answer(
     )
     app = make_app(app_env, fake_server.base_url(provider), model=model)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set, what="storage")
+        await wait_for(pilot, app.ready.is_set, what="storage")
         await pilot.press(*"what do my notes say?")
         await pilot.press("enter")
         await wait_for(

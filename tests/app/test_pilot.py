@@ -39,7 +39,7 @@ async def test_a_turn_streams_through_the_bus_into_widgets_and_storage(
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     seen: list[BusEvent] = []
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         app.bus.subscribe(seen.append)
         await send(pilot, "hi there")
         await wait_for(pilot, lambda: not app.busy and app.scrollback.last_answer() is not None)
@@ -49,11 +49,12 @@ async def test_a_turn_streams_through_the_bus_into_widgets_and_storage(
         assert answer.copy_text == "# Title\n\nHello **there**."
         assert answer.status == "complete"
         assert app.query_one("#thinking-view").text == "Let me think."
-        conversation = app.session.conversation_id
+        conversation = app.conversation.id
     types = [e.type for e in seen]
     assert types[0] == "user_prompt" and types[-1] == "done"
     assert "thinking_delta" in types and "text_delta" in types
-    assert {(e.conversation_id, e.turn_id) for e in seen} == {(conversation, 1)}
+    assert {e.turn_id for e in seen} == {1}
+    assert conversation is not None
     stored = rows(
         app_env / "ikigai.db",
         "SELECT kind, content, status, json_extract(data, '$.model') FROM messages ORDER BY id",
@@ -73,7 +74,7 @@ async def test_escape_cancels_keeps_partial_and_stores_interrupted(
     )
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "go")
         await wait_for(
             pilot,
@@ -100,7 +101,7 @@ async def test_auth_error_block_names_the_key(app_env: Path, fake_server: FakeSe
     fake_server.enqueue(http_error(401))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "hello")
         await wait_for(pilot, lambda: bool(app.query(ErrorBlock)))
         block = app.query_one(ErrorBlock)
@@ -114,7 +115,7 @@ async def test_no_key_opens_and_says_which_variable(
     monkeypatch.delenv("OPENAI_API_KEY")
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         assert "Set OPENAI_API_KEY" in notices(app)
         await send(pilot, "hello")
         await pilot.pause(0.1)
@@ -130,7 +131,7 @@ async def test_sending_while_busy_is_refused_and_text_kept(
     )
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "first")
         await wait_for(pilot, lambda: app.busy)
         await send(pilot, "second")
@@ -144,14 +145,14 @@ async def test_model_switch_is_recorded_per_message(app_env: Path, fake_server: 
     fake_server.enqueue(Reply([Text("one")]), Reply([Text("two")]))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "a")
         await wait_for(pilot, lambda: not app.busy and app.scrollback.last_answer() is not None)
         await send(pilot, "/model openai-chat/second-model/high")
-        await wait_for(pilot, lambda: app.session.run.model == "second-model")
+        await wait_for(pilot, lambda: app.conversation.run.model == "second-model")
         await send(pilot, "b")
         await wait_for(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.busy)
-        assert app.session.run.thinking == "high"
+        assert app.conversation.run.thinking == "high"
     stored = rows(
         app_env / "ikigai.db",
         "SELECT kind, json_extract(data, '$.model') FROM messages "
@@ -168,7 +169,7 @@ async def test_model_switch_is_recorded_per_message(app_env: Path, fake_server: 
 async def test_unknown_command_and_bad_argument_are_one_line_errors(app_env: Path) -> None:
     app = make_app(app_env)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "/frobnicate")
         await send(pilot, "/thinking extreme")
         await wait_for(pilot, lambda: "/thinking:" in notices(app))
@@ -181,19 +182,19 @@ async def test_mark_rewind_clear_are_stored_and_shape_the_context(
     fake_server.enqueue(Reply([Text("one")]), Reply([Text("two")]), Reply([Text("three")]))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "a")
-        await wait_for(pilot, lambda: not app.busy and len(app.session.history) == 2)
+        await wait_for(pilot, lambda: not app.busy and app.conversation.context_length == 2)
         await send(pilot, "/mark base")
-        await wait_for(pilot, lambda: "base" in app.marks)
+        await wait_for(pilot, lambda: "base" in app.conversation.marks)
         await send(pilot, "b")
-        await wait_for(pilot, lambda: not app.busy and len(app.session.history) == 4)
+        await wait_for(pilot, lambda: not app.busy and app.conversation.context_length == 4)
         await send(pilot, "/rewind base")
-        await wait_for(pilot, lambda: len(app.session.history) == 2)
+        await wait_for(pilot, lambda: app.conversation.context_length == 2)
         await send(pilot, "c")
-        await wait_for(pilot, lambda: not app.busy and len(app.session.history) == 4)
+        await wait_for(pilot, lambda: not app.busy and app.conversation.context_length == 4)
         await send(pilot, "/clear")
-        await wait_for(pilot, lambda: app.session.history == [])
+        await wait_for(pilot, lambda: app.conversation.context() == [])
     sent = [m["content"] for m in fake_server.requests[2].json["messages"] if m["role"] == "user"]
     assert sent == ["a", "c"]
     kinds = [r[0] for r in rows(app_env / "ikigai.db", "SELECT kind FROM messages ORDER BY id")]
@@ -241,17 +242,17 @@ async def test_resume_shows_messages_and_continues_the_context(
     fake_server.enqueue(Reply([Text("first answer")]), Reply([Text("second answer")]))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "remember 42")
-        await wait_for(pilot, lambda: not app.busy and len(app.session.history) == 2)
+        await wait_for(pilot, lambda: not app.busy and app.conversation.context_length == 2)
         await pilot.press("ctrl+q")
     again = make_app(app_env, fake_server.base_url("openai-chat"), continue_last=True)
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, again.storage_ready.is_set)
+        await wait_for(pilot, again.ready.is_set)
         answer = again.scrollback.last_answer()
         assert answer is not None and answer.copy_text == "first answer"
         await send(pilot, "what number?")
-        await wait_for(pilot, lambda: not again.busy and len(again.session.history) == 4)
+        await wait_for(pilot, lambda: not again.busy and again.conversation.context_length == 4)
     contents = [
         m["content"] for m in fake_server.requests[1].json["messages"] if m["role"] != "system"
     ]
@@ -262,18 +263,18 @@ async def test_picker_searches_and_opens(app_env: Path, fake_server: FakeServer)
     fake_server.enqueue(Reply([Text("about zebras")]))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "tell me about zebras")
-        await wait_for(pilot, lambda: not app.busy and len(app.session.history) == 2)
-        first = app.session.conversation_id
+        await wait_for(pilot, lambda: not app.busy and app.conversation.context_length == 2)
+        first = app.conversation.id
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.session.conversation_id != first)
+        await wait_for(pilot, lambda: app.conversation.id != first)
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"zebra")
         await pilot.pause(0.2)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.session.conversation_id == first)
+        await wait_for(pilot, lambda: app.conversation.id == first)
         await wait_for(pilot, lambda: app.scrollback.last_answer() is not None)
         assert app.scrollback.last_answer().copy_text == "about zebras"
 
@@ -285,7 +286,7 @@ async def test_tool_call_asks_and_runs_after_yes(app_env: Path, fake_server: Fak
     )
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "write it")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.pause(0.1)
@@ -309,7 +310,7 @@ async def test_tool_denied_with_reason_reaches_the_model(
     )
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await send(pilot, "clean up")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.press("n")

@@ -24,7 +24,7 @@ ANSWER = (
 
 
 async def _send(pilot: Any, text: str) -> None:
-    await wait_for(pilot, pilot.app.storage_ready.is_set)
+    await wait_for(pilot, pilot.app.ready.is_set)
     pilot.app.prompt_input.set_text(text)
     await pilot.press("enter")
 
@@ -40,7 +40,7 @@ def test_first_run_without_keys(snap_compare, app_env: Path, monkeypatch) -> Non
     app = make_app(app_env)
 
     async def ready(pilot: Any) -> None:
-        await wait_for(pilot, app.storage_ready.is_set)
+        await wait_for(pilot, app.ready.is_set)
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

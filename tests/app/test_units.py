@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from ikigai.engine.conversation import Conversation
+from ikigai.engine.settings import Settings, resolve_run
 from ikigai.providers.events import Error
 from ikigai.tui.commands import complete, parse, split_model_level
 from ikigai.tui.history import PromptHistory
@@ -25,14 +27,19 @@ def test_unknown_action_and_conflict_are_warnings() -> None:
     assert "conflicts with new_conversation" in warnings[1]
 
 
-def _host(marks: dict[str, tuple[int, int]] | None = None) -> SimpleNamespace:
-    config = {"profiles": {"default": {"model": "openai-chat/fake"}, "work": {"model": None}}}
-    run = SimpleNamespace(model_spec="openai-chat/fake")
-    return SimpleNamespace(session=SimpleNamespace(config=config, run=run), marks=marks or {})
+async def _host(marks: tuple[str, ...] = ()) -> SimpleNamespace:
+    """A real conversation (unsaved) with two profiles, and the marks set through its verb."""
+    settings = Settings.from_data(
+        {"profiles": {"default": {"model": "openai-chat/fake"}, "work": {"model": None}}}
+    )
+    conversation = Conversation(settings, resolve_run(settings, require_key=False))
+    for label in marks:
+        await conversation.mark(label)
+    return SimpleNamespace(conversation=conversation)
 
 
-def test_completion_of_commands_levels_profiles_and_marks() -> None:
-    host = _host({"before-refactor": (1, 0)})
+async def test_completion_of_commands_levels_profiles_and_marks() -> None:
+    host = await _host(("before-refactor",))
     assert complete("/thi", host)[0] == "/thinking "
     assert complete("/thinking h", host)[0] == "/thinking high "
     assert complete("/profile w", host)[0] == "/profile work "

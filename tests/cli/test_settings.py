@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from ikigai.engine.config_loader import load_settings
 from ikigai.engine.config_schema import Settings
-from ikigai.engine.settings import ConfigError, load_settings, resolve_run
+from ikigai.engine.settings import ConfigError, resolve_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,12 +32,12 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_example_config_documents_and_loads_every_section() -> None:
     settings, _ = load_settings(ROOT / "config.example.toml")
-    assert settings["default_profile"] == "default"
-    assert settings["profiles"]["default"]["thinking"] == "med"
-    assert settings["providers"]["openai-chat"]["base_url"] == "http://localhost:11434/v1"
-    assert settings["tools"]["bash"] == "ask"
-    assert settings["keys"]["cancel"] == "escape"
-    assert settings["storage"]["path"]
+    assert settings.default_profile == "default"
+    assert settings.profiles["default"].thinking == "med"
+    assert settings.providers["openai-chat"].base_url == "http://localhost:11434/v1"
+    assert settings.tools["bash"] == "ask"
+    assert settings.keys["cancel"] == "escape"
+    assert settings.storage.path
     fields = set(Settings.model_fields)
     text = (ROOT / "config.example.toml").read_text()
     for name in fields:
@@ -47,8 +48,8 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     path = write(tmp_path, '[profiles.default]\nmodel = "openai-chat/a"\nthinking = "low"\n')
     monkeypatch.setenv("IKIGAI_PROFILES__DEFAULT__THINKING", "high")
     settings, _ = load_settings(path)
-    assert settings["profiles"]["default"]["thinking"] == "high"
-    assert settings["profiles"]["default"]["model"] == "openai-chat/a"
+    assert settings.profiles["default"].thinking == "high"
+    assert settings.profiles["default"].model == "openai-chat/a"
 
 
 def test_ikigai_config_variable_names_the_file(
@@ -57,7 +58,7 @@ def test_ikigai_config_variable_names_the_file(
     path = write(tmp_path, 'default_profile = "x"\n[profiles.x]\nmodel = "claude-a"\n')
     monkeypatch.setenv("IKIGAI_CONFIG", str(path))
     settings, found = load_settings()
-    assert (found, settings["default_profile"]) == (path, "x")
+    assert (found, settings.default_profile) == (path, "x")
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
@@ -154,9 +155,9 @@ def test_validated_config_is_cached_until_file_or_environment_changes(
 ) -> None:
     path = write(tmp_path, '[profiles.default]\nmodel = "openai-chat/a"\n')
     probe = (
-        "import sys; from ikigai.engine.settings import load_settings; "
+        "import sys; from ikigai.engine.config_loader import load_settings; "
         "c, _ = load_settings(sys.argv[1]); "
-        "print(c['profiles']['default']['model'], 'pydantic' in sys.modules)"
+        "print(c.profiles['default'].model, 'pydantic' in sys.modules)"
     )
 
     def run() -> str:
@@ -180,3 +181,76 @@ def test_validated_config_is_cached_until_file_or_environment_changes(
     monkeypatch.delenv("IKIGAI_PROFILES__DEFAULT__MODEL")
     with pytest.raises(subprocess.CalledProcessError):
         run()
+
+
+def _schema_fields(model: type) -> dict[str, object]:
+    """Field names of a pydantic model, nested models expanded."""
+    from pydantic import BaseModel
+
+    out: dict[str, object] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        nested = [
+            a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        out[name] = _schema_fields(nested[0]) if nested else None
+    return out
+
+
+def _typed_fields(cls: type) -> dict[str, object]:
+    """Field names of a settings dataclass, nested settings classes expanded."""
+    import dataclasses
+    import typing
+
+    from ikigai.engine import settings as typed
+
+    hints = typing.get_type_hints(cls, vars(typed))
+    out: dict[str, object] = {}
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        args = getattr(hint, "__args__", ())
+        nested = [a for a in (hint, *args) if dataclasses.is_dataclass(a) and isinstance(a, type)]
+        out[field.name] = _typed_fields(nested[0]) if nested else None
+    return out
+
+
+def test_typed_settings_and_the_schema_have_the_same_fields() -> None:
+    from ikigai.engine.settings import Settings as TypedSettings
+
+    assert _typed_fields(TypedSettings) == _schema_fields(Settings)
+
+
+def test_settings_are_typed_objects(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[profiles.w]\nmodel = "openai-chat/x"\nmax_output_tokens = 99\n'
+        '[providers.openai-chat]\ntimeout = 3.5\nheaders = { A = "b" }\n'
+        "[ui]\nshow_thinking = false\n",
+    )
+    settings, _ = load_settings(path)
+    assert settings.profiles["w"].max_output_tokens == 99
+    assert settings.providers["openai-chat"].timeout == 3.5
+    assert dict(settings.providers["openai-chat"].headers) == {"A": "b"}
+    assert settings.providers["anthropic"].timeout == 120.0
+    assert settings.ui.show_thinking is False
+    with pytest.raises(TypeError):
+        settings.profiles["x"] = settings.profiles["w"]  # type: ignore[index]
+
+
+def test_a_hyphenated_provider_id_may_be_spelt_with_an_underscore_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IKIGAI_PROVIDERS__OPENAI_CHAT__BASE_URL", "http://127.0.0.1:9/v1")
+    settings, _ = load_settings(write(tmp_path, ""))
+    assert settings.providers["openai-chat"].base_url == "http://127.0.0.1:9/v1"
+
+
+def test_an_unknown_provider_from_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IKIGAI_PROVIDERS__MISTRAL__BASE_URL", "http://x")
+    with pytest.raises(
+        ConfigError, match="environment variable IKIGAI_PROVIDERS__MISTRAL__BASE_URL"
+    ):
+        load_settings(write(tmp_path, ""))

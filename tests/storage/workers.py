@@ -1,8 +1,9 @@
 """Programs run in child processes by the multi-process tests.
 
 ``python -m tests.storage.workers writer DB TAG COUNT`` adds COUNT messages;
-``python -m tests.storage.workers stream DB`` records an answer slowly forever,
-printing the assistant row id once some text is flushed, to be killed with -9.
+``python -m tests.storage.workers stream DB`` streams an answer slowly forever
+through the background ``StorageWriter``, printing the assistant row id once
+some text is written, to be killed with -9.
 ``python -m tests.storage.workers open DB`` opens the database and prints the
 outcome as JSON (used as an unprivileged user).
 """
@@ -13,8 +14,8 @@ import asyncio
 import json
 import sys
 
-from ikigai.providers.events import Start, TextDelta
-from ikigai.storage import Database, StorageError, TurnRecorder
+from ikigai.storage import Database, StorageError, StorageWriter
+from tests.storage.sources import GrowingText
 
 
 async def writer(path: str, tag: str, count: int) -> None:
@@ -32,18 +33,22 @@ async def writer(path: str, tag: str, count: int) -> None:
 
 async def stream(path: str) -> None:
     db = await Database.open(path)
-    conversation = await db.create_conversation()
-    user = await db.add_message(conversation, "user", "tell me a long story")
-    recorder = TurnRecorder(db, conversation, user, provider="openai", model="gpt-test")
-    await recorder.record(Start("gpt-test"))
+    writer = StorageWriter(db, flush_interval=0.05)
+    conversation = writer.conversation()
+    user = writer.message(conversation, "user", "tell me a long story")
+    answer = GrowingText({"provider": "openai", "model": "gpt-test"})
+    row = writer.stream(conversation, answer, parent=user)
     announced = False
     number = 0
     while True:
-        await recorder.record(TextDelta(0, f"word{number} "))
+        answer.append(f"word{number} ")
         number += 1
         if not announced and number >= 20:
-            print(recorder.message_id, flush=True)
-            announced = True
+            await writer.drain()
+            stored = await db.get_message(row.id or 0)
+            if stored is not None and len(stored.content.split()) >= 20:
+                print(row.id, flush=True)
+                announced = True
         await asyncio.sleep(0.02)
 
 

@@ -16,6 +16,19 @@ from textual.widgets import Static
 from ikigai.tui.widgets.bus_link import BusMessage
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPINNER_EVENTS = frozenset(
+    {
+        "user_prompt",
+        "start",
+        "thinking_delta",
+        "text_delta",
+        "tool_call_start",
+        "tool_run",
+        "tool_result",
+        "retry",
+    }
+)
+"""The bus events that change what the spinner says."""
 _STATE_OF: dict[str, str] = {
     "user_prompt": "waiting for the model",
     "start": "waiting for the model",

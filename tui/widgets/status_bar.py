@@ -16,7 +16,7 @@ class _Shown:
     thinking: str | None
     last_tokens: tuple[int, int]
     total_tokens: int
-    conversation: int
+    conversation: int | None
     warning: str
 
 
@@ -37,7 +37,7 @@ class StatusBar(Static):
         thinking: str | None,
         last_tokens: tuple[int, int],
         total_tokens: int,
-        conversation: int,
+        conversation: int | None,
         warning: str = "",
     ) -> None:
         """Render the line from plain values."""
@@ -60,7 +60,7 @@ class StatusBar(Static):
             f"thinking {shown.thinking or 'off'}",
             f"last {tokens_in}↑ {tokens_out}↓",
             f"conv {shown.total_tokens} tok",
-            f"#{shown.conversation}",
+            _number(shown.conversation),
         ]
         short = [
             shown.profile,
@@ -68,7 +68,7 @@ class StatusBar(Static):
             shown.thinking or "no think",
             f"{tokens_in}↑{tokens_out}↓",
             f"Σ{shown.total_tokens}",
-            f"#{shown.conversation}",
+            _number(shown.conversation),
         ]
         width = self.content_size.width
         parts, separator = full, " │ "
@@ -79,3 +79,8 @@ class StatusBar(Static):
         if shown.warning:
             line += f"{separator}[reverse] {escape(shown.warning)} [/reverse]"
         self.update(line)
+
+
+def _number(conversation: int | None) -> str:
+    """``#12``, or ``new`` for a conversation with nothing stored yet."""
+    return f"#{conversation}" if conversation is not None else "new"

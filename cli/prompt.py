@@ -1,0 +1,175 @@
+"""``ikigai -p PROMPT``: one headless turn, driven through the engine's ``Conversation``.
+
+The front end only assembles the prompt (stdin appended), resolves the
+configuration, picks the conversation to continue and writes what the turn
+yields: the answer (or every event as JSONL) to stdout, notices to stderr.
+Everything else (context, tools, storage) is the engine's.
+
+Storage is strict here: a prompt that cannot be stored is not sent (exit 2),
+and an answer that could not be stored completely is still printed whole,
+followed by one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from ikigai.cli.exits import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    fail,
+)
+
+if TYPE_CHECKING:
+    from ikigai.cli.headless import HeadlessWriter
+    from ikigai.engine.conversation import Conversation
+    from ikigai.engine.settings import RunConfig, Settings
+    from ikigai.storage.repository import Database
+
+STORE_TIMEOUT = 15.0
+"""Seconds a headless run waits at exit for storage (a locked database, a slow disk)."""
+
+
+def read_prompt(prompt: str) -> str:
+    """``prompt`` with standard input appended when stdin is not a terminal."""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return prompt
+    try:
+        if stdin.isatty():
+            return prompt
+        piped = stdin.buffer.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return prompt
+    if not piped:
+        return prompt
+    return f"{prompt}\n\n{piped}" if prompt else piped
+
+
+def run_headless_command(args: argparse.Namespace) -> int:
+    """Resolve the configuration and run one headless turn; returns the exit status."""
+    from ikigai.engine.config_loader import load_settings
+    from ikigai.engine.settings import ConfigError, resolve_run
+
+    if args.no_store and (args.continue_last or args.conversation is not None):
+        return fail("--no-store cannot be combined with --continue or --conversation")
+    prompt = read_prompt(args.prompt)
+    if not prompt.strip():
+        return fail("error: the prompt is empty")
+    try:
+        settings, _ = load_settings(args.config)
+        run = resolve_run(
+            settings,
+            profile=args.profile,
+            model=args.model,
+            thinking=args.thinking,
+            base_url=args.base_url,
+            max_turns=args.max_turns,
+        )
+    except ConfigError as exc:
+        return fail(str(exc))
+    try:
+        return asyncio.run(_headless(args, settings, run, prompt))
+    except UsageError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the turn first: the partial answer is stored.
+        print("\nikigai: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+async def open_database(settings: Settings, db_flag: str | None) -> Database:
+    """The database from ``--db``, ``IKIGAI_DB``, the config or the default; ``UsageError``
+    (exit 2) when it cannot be used."""
+    from ikigai.storage.errors import StorageError
+    from ikigai.storage.paths import resolve_db_path
+    from ikigai.storage.repository import Database
+
+    path = resolve_db_path(db_flag, os.environ, settings.storage.path)
+    try:
+        return await Database.open(path)
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _headless(
+    args: argparse.Namespace, settings: Settings, run: RunConfig, prompt: str
+) -> int:
+    from ikigai.cli.headless import HeadlessWriter, stdout_is_terminal
+    from ikigai.engine.conversation import Conversation, ConversationError, ToolAccess
+    from ikigai.engine.settings import ConfigError
+    from ikigai.engine.tools.policy import PolicyError, parse_allow
+
+    try:
+        allowed = parse_allow(args.allow) if args.allow else frozenset[str]()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+    writer = HeadlessWriter(args.output, sys.stdout, sys.stderr, sanitize=stdout_is_terminal())
+    db = None if args.no_store else await open_database(settings, args.db)
+    try:
+        conversation = Conversation(
+            settings,
+            run,
+            db=db,
+            tools=ToolAccess(allowed=allowed),
+            prompt_must_be_stored=True,
+            prompt_wait=STORE_TIMEOUT,
+            base_url=args.base_url,
+            strict=True,
+        )
+    except ConfigError as exc:
+        if db is not None:
+            await db.close()
+        raise UsageError(str(exc)) from None
+    try:
+        status = await _run_turn(args, conversation, writer, prompt)
+    except (ConversationError, UsageError) as exc:
+        writer.finish()
+        await conversation.close(0)
+        raise UsageError(str(exc)) from None
+    writer.finish()
+    saved = await conversation.close(STORE_TIMEOUT)
+    if not saved:
+        problem = conversation.storage_problem or "storage failed"
+        writer.error_line(f"error: the conversation was not stored completely: {problem}")
+        return status if status != EXIT_OK else EXIT_USAGE
+    return status
+
+
+async def _run_turn(
+    args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
+) -> int:
+    if args.conversation is not None:
+        await conversation.open(int(args.conversation))
+    elif args.continue_last and await conversation.open_newest() is None:
+        raise UsageError(f"no conversation to continue in {_db_path(conversation)}")
+    warning = conversation.model_warning()
+    if warning:
+        writer.warn(warning)
+    turn = conversation.send(prompt)
+    try:
+        async for event in turn:
+            writer(turn.response_number, event)
+    except asyncio.CancelledError:
+        writer.finish()
+        await conversation.close(STORE_TIMEOUT)
+        raise
+    outcome = turn.outcome
+    assert outcome is not None
+    if outcome.error is not None:
+        writer.error(outcome.error)
+        return EXIT_FAILURE
+    if outcome.status == "max_turns":
+        writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
+    return EXIT_OK
+
+
+def _db_path(conversation: Conversation) -> str:
+    return str(conversation.db.path) if conversation.db is not None else "the database"

@@ -1,0 +1,106 @@
+"""Starting the app: the run configuration from the flags, the database, the conversation.
+
+A bad profile or model never keeps the app from opening: it falls back to the
+default profile and says why. A database that cannot be opened (a directory,
+garbage, read-only, locked) does not either: the app says so and answers
+prompts unsaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ikigai.engine.settings import ConfigError, RunConfig, Settings, resolve_run
+
+if TYPE_CHECKING:
+    from ikigai.engine.conversation import Conversation
+    from ikigai.tui.app import IkigaiApp
+
+BUSY_TIMEOUT_MS = 1000
+"""The app's SQLite busy timeout: the writer retries on its own, and a browse
+(the picker) never waits long behind a locked write."""
+
+
+def initial_run(settings: Settings, args: Any) -> tuple[RunConfig, str | None]:
+    """The run configuration from the flags, and a problem to show on screen (or None)."""
+    try:
+        return (
+            resolve_run(
+                settings,
+                profile=args.profile,
+                model=args.model,
+                thinking=args.thinking,
+                base_url=args.base_url,
+                require_key=False,
+            ),
+            None,
+        )
+    except ConfigError as exc:
+        problem = str(exc)
+    try:
+        return resolve_run(settings, base_url=args.base_url, require_key=False), problem
+    except ConfigError:
+        return resolve_run(settings, require_key=False), problem
+
+
+async def open_conversation(app: IkigaiApp) -> Conversation:
+    """The app's conversation: stored in the database when it opens, unsaved otherwise."""
+    from ikigai.engine.conversation import Conversation, ToolAccess
+    from ikigai.storage.errors import StorageError
+    from ikigai.storage.paths import resolve_db_path
+    from ikigai.storage.repository import Database
+
+    db: Database | None = None
+    path = resolve_db_path(app.db_flag, os.environ, app.settings.storage.path)
+    try:
+        db = await Database.open(path, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    except StorageError as exc:
+        app.problems.append(f"storage unavailable: {exc} — this session is not saved")
+    conversation = Conversation(
+        app.settings,
+        app.initial_run,
+        db=db,
+        tools=ToolAccess(approver=app.approve),
+        on_notice=app.on_engine_notice,
+        base_url=app.base_url,
+    )
+    app.problems.extend(conversation.problems)
+    return conversation
+
+
+def build_app(settings: Settings, args: argparse.Namespace, **options: Any) -> IkigaiApp:
+    """The app for ``settings`` and the CLI flags (tests pass ``clock``/``history``)."""
+    from ikigai.tui.app import IkigaiApp
+
+    run, problem = initial_run(settings, args)
+    resume: int | str | None = None
+    if getattr(args, "conversation", None) is not None:
+        resume = int(args.conversation)
+    elif getattr(args, "continue_last", False) or settings.ui.on_start == "resume":
+        resume = "last"
+    return IkigaiApp(
+        settings,
+        run,
+        db_flag=getattr(args, "db", None),
+        base_url=getattr(args, "base_url", None),
+        resume=resume,
+        problems=[problem] if problem else [],
+        **options,
+    )
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the full-screen app with the CLI's flags; returns the exit status."""
+    from ikigai.engine.config_loader import load_settings
+
+    try:
+        settings, _ = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"ikigai: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(settings, args)
+    result = app.run()
+    return int(result or 0)
