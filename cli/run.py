@@ -213,7 +213,7 @@ def history_command(argv: list[str]) -> int:
 
 
 async def _print_history(db: Database, args: argparse.Namespace) -> int:
-    from ikigai.cli.headless import neutralize
+    from ikigai.engine.textsafety import neutralize
 
     out = sys.stdout
     if args.search:
@@ -232,7 +232,11 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
 
 
 def export_command(argv: list[str]) -> int:
-    """``ikigai export ID [--format md|json] [-o FILE]``: one conversation as a document."""
+    """``ikigai export ID [--format md|json] [-o FILE]``: one conversation as a document.
+
+    Written as stored to FILE or a pipe. On a terminal, Markdown shows control
+    characters as ``\\xNN`` (as ``ikigai history`` does) and JSON escapes them.
+    """
     parser = argparse.ArgumentParser(prog="ikigai export", description=export_command.__doc__)
     parser.add_argument("id", type=int, help="conversation id (see 'ikigai history')")
     parser.add_argument("--format", choices=("md", "json"), default="md")
@@ -262,6 +266,13 @@ async def _export(db: Database, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
+        from ikigai.cli.headless import stdout_is_terminal
+        from ikigai.engine.textsafety import escape_json_controls, neutralize
+
+        # Raw bytes go only to a file (-o) or a pipe. On a terminal, Markdown shows
+        # controls as \xNN; JSON \u-escapes the ones json.dumps leaves, so it stays valid.
+        if stdout_is_terminal():
+            text = escape_json_controls(text) if args.format == "json" else neutralize(text)
         sys.stdout.write(text)
     return EXIT_OK
 
