@@ -30,6 +30,7 @@ from ikigai.engine.session import ChatSession, initial_run
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, effective_keys, resolve_keymap
+from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
@@ -38,7 +39,9 @@ from ikigai.tui.widgets.status_bar import StatusBar
 from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
+
+    from textual.filter import LineFilter
 
     from ikigai.engine.settings import Config, RunConfig
     from ikigai.engine.toolloop import Approval, ToolLoop
@@ -101,6 +104,10 @@ class IkigaiApp(App[int]):
         ui = session.config.get("ui", {})
         self.show_thinking = bool(ui.get("show_thinking", True))
         self.theme_name = ui.get("theme") or "textual-dark"
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the guard that keeps control characters off the terminal."""
+        return [*super().get_line_filters(), CONTROL_FILTER]
 
     # -- layout ------------------------------------------------------------------------
 
