@@ -18,7 +18,7 @@ def fail(message: str) -> int:
     """Print ``ikigai: message`` on stderr and return the usage exit status."""
     import sys
 
-    from ikigai.cli.headless import neutralize
+    from ikigai.engine.textsafety import neutralize
 
     print(f"ikigai: {neutralize(message)}", file=sys.stderr)
     return EXIT_USAGE

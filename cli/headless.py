@@ -19,17 +19,10 @@ import sys
 from typing import TextIO
 
 from ikigai.engine.events import RunnerEvent, ToolRun, UserPrompt
+from ikigai.engine.textsafety import escape_json_controls, neutralize
 from ikigai.providers.events import Error, Retry, TextDelta
 
-# C0 controls (but tab and newline), DEL and C1 controls, shown as visible
-# symbols so a model cannot move the cursor, retitle or recolour the terminal.
-_NEUTRALIZE = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
-del _NEUTRALIZE[ord("\n")], _NEUTRALIZE[ord("\t")]
-
-
-def neutralize(text: str) -> str:
-    """``text`` with control characters and escape sequences made harmless."""
-    return text.translate(_NEUTRALIZE)
+__all__ = ["HeadlessWriter", "neutralize", "stdout_is_terminal"]
 
 
 class HeadlessWriter:
@@ -50,11 +43,12 @@ class HeadlessWriter:
             return
         if kind is Retry:
             assert isinstance(event, Retry)
-            self.stderr.write(f"ikigai: {event.describe()} ({event.message})\n")
+            self.stderr.write(neutralize(f"ikigai: {event.describe()} ({event.message})") + "\n")
             self.stderr.flush()
             return
         if self.jsonl:
-            self.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+            line = json.dumps(event.to_dict(), ensure_ascii=False)
+            self.stdout.write(escape_json_controls(line) + "\n")
         elif kind is TextDelta:
             assert isinstance(event, TextDelta)
             text = neutralize(event.text) if self.sanitize else event.text
@@ -95,7 +89,7 @@ class HeadlessWriter:
         self.stderr.flush()
 
     def warn(self, text: str) -> None:
-        self.stderr.write(f"ikigai: warning: {text}\n")
+        self.stderr.write(neutralize(f"ikigai: warning: {text}") + "\n")
         self.stderr.flush()
 
 

@@ -31,7 +31,7 @@ def history_command(argv: list[str]) -> int:
 
 
 async def _print_history(db: Database, args: argparse.Namespace) -> int:
-    from ikigai.cli.headless import neutralize
+    from ikigai.engine.textsafety import neutralize
 
     out = sys.stdout
     if args.search:
@@ -74,6 +74,13 @@ async def _export(db: Database, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
+        from ikigai.cli.headless import stdout_is_terminal
+        from ikigai.engine.textsafety import escape_json_controls, neutralize
+
+        # Raw bytes go only to a file (-o) or a pipe. On a terminal, Markdown shows
+        # controls as \xNN; JSON \u-escapes the ones json.dumps leaves, so it stays valid.
+        if stdout_is_terminal():
+            text = escape_json_controls(text) if args.format == "json" else neutralize(text)
         sys.stdout.write(text)
     return EXIT_OK
 

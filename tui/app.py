@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, effective_keys, resolve_keymap
+from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
@@ -37,7 +38,9 @@ from ikigai.tui.widgets.status_bar import StatusBar
 from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
+
+    from textual.filter import LineFilter
 
     from ikigai.engine.conversation import Conversation
     from ikigai.engine.events import Notice
@@ -96,6 +99,10 @@ class IkigaiApp(App[int]):
         """The engine's conversation (exists once ``ready`` is set)."""
         assert self._conversation is not None, "the conversation is not open yet"
         return self._conversation
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the guard that keeps control characters off the terminal."""
+        return [*super().get_line_filters(), CONTROL_FILTER]
 
     # -- layout ------------------------------------------------------------------------
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +50,49 @@ def run_ikigai(
         timeout=timeout,
         cwd=cwd,
     )
+
+
+def run_on_terminal(
+    args: list[str], env: dict[str, str], *, timeout: float = 60, cwd: Path = ROOT
+) -> tuple[int, bytes, bytes]:
+    """``ikigai ARGS`` with stdout on a pseudo-terminal: (status, what it showed, stderr).
+
+    The terminal is read while the command runs, so a long output cannot fill it
+    and block the command.
+    """
+    controller, terminal = pty.openpty()
+    shown = bytearray()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ikigai", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+        )
+        os.close(terminal)
+        terminal = -1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # the command exited and everything it wrote was read
+                break
+            if not data:
+                break
+            shown.extend(data)
+        try:
+            _, stderr = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    return process.returncode, bytes(shown), stderr

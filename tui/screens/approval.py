@@ -1,11 +1,14 @@
-"""The tool approval prompt: y = once, a = always (this conversation), n = deny (+ reason)."""
+"""The tool approval prompt: y = once, a = always (this conversation), n = deny (+ reason).
+
+The tool name and arguments come from the model: control characters in them
+(raw, or decoded from JSON ``\\u001b`` escapes) are shown as ``\\xNN``.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -14,6 +17,7 @@ from textual.widgets import Input, Static
 
 from ikigai.engine.toolloop import Approval
 from ikigai.providers.request import ToolCallBlock
+from ikigai.tui.widgets.safe_content import plain, styled
 
 
 def pretty_arguments(arguments: str) -> str:
@@ -42,11 +46,11 @@ class ApprovalScreen(ModalScreen[Approval]):
     def compose(self) -> ComposeResult:
         with Vertical(id="approval-box", classes="dialog"):
             yield Static(
-                f"[b]Run tool [reverse] {escape(self.call.name)} [/reverse]?[/b]",
+                styled("[b]Run tool [reverse] $name [/reverse]?[/b]", name=self.call.name),
                 classes="dialog-title",
             )
             with VerticalScroll(id="approval-args"):
-                yield Static(escape(pretty_arguments(self.call.arguments)), markup=True)
+                yield Static(plain(pretty_arguments(self.call.arguments)))
             yield Static(
                 "[b]y[/b] yes, once   [b]a[/b] always (this conversation)   "
                 "[b]n[/b] no (with a reason)   [b]Esc[/b] no",

@@ -1,11 +1,14 @@
-"""Copy any message or code block (Ctrl+G): pick one from a list, Enter copies."""
+"""Copy any message or code block (Ctrl+G): pick one from a list, Enter copies.
+
+The list shows the start of each item with control characters as ``\\xNN``;
+what is copied is the item as received.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -13,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from ikigai.tui.widgets.safe_content import styled
 
 
 def copy_choices(messages: Sequence[Widget], limit: int = 60) -> list[tuple[str, str]]:
@@ -46,7 +51,8 @@ class CopyScreen(ModalScreen[tuple[str, str] | None]):
             options = []
             for index, (label, text) in enumerate(self.choices):
                 first = " ".join(text.split())[:70]
-                options.append(Option(f"[b]{escape(label)}[/b]: {escape(first)}", id=str(index)))
+                prompt = styled("[b]$label[/b]: $first", label=label, first=first)
+                options.append(Option(prompt, id=str(index)))
             yield OptionList(*options, id="copy-list")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

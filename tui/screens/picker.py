@@ -1,20 +1,40 @@
-"""The conversation picker (Ctrl+O): recent conversations, full-text search, Enter opens."""
+"""The conversation picker (Ctrl+O): recent conversations, full-text search, Enter opens.
+
+Titles and search snippets come from model and user text: they are shown
+literally, with control characters as ``\\xNN`` (``tui.widgets.safe_content``).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ikigai.tui.widgets.safe_content import plain, styled
+
 if TYPE_CHECKING:
     from ikigai.storage.repository import Database
+
+# Private-use characters mark the search hits in a snippet (content is unlikely to hold them).
+_HIT_START, _HIT_END = "\ue000", "\ue001"
+
+
+def highlighted_snippet(snippet: str) -> Content:
+    """A search snippet with the hits (between the markers) in bold, the rest literal."""
+    first, *hits = snippet.split(_HIT_START)
+    parts = [plain(first)]
+    for piece in hits:
+        hit, marker, rest = piece.partition(_HIT_END)
+        parts.append(plain(hit).stylize("bold") if marker else plain(piece))
+        parts.append(plain(rest))
+    return Content("").join(parts)
 
 
 class PickerScreen(ModalScreen[int | None]):
@@ -65,30 +85,29 @@ class PickerScreen(ModalScreen[int | None]):
         options: list[Option] = []
         if text.strip():
             seen: set[int] = set()
-            for hit in await self.db.search(text, limit=50, highlight=("[b]", "[/b]")):
+            hits = await self.db.search(text, limit=50, highlight=(_HIT_START, _HIT_END))
+            for hit in hits:
                 if hit.conversation_id in seen:
                     continue
                 seen.add(hit.conversation_id)
-                title = escape(hit.title or "(untitled)")
-                snippet = escape(hit.snippet).replace("\\[b]", "[b]").replace("\\[/b]", "[/b]")
-                options.append(
-                    Option(
-                        f"#{hit.conversation_id} {title}\n  {snippet}", id=str(hit.conversation_id)
-                    )
+                heading = styled(
+                    "#$id $title\n  ", id=str(hit.conversation_id), title=hit.title or "(untitled)"
                 )
+                prompt = heading + highlighted_snippet(hit.snippet)
+                options.append(Option(prompt, id=str(hit.conversation_id)))
         else:
             for summary in await self.db.list_conversations(limit=100):
                 if summary.message_count == 0 and summary.id != self.current:
                     continue
-                title = escape(summary.title or "(untitled)")
-                marker = " (open)" if summary.id == self.current else ""
-                options.append(
-                    Option(
-                        f"#{summary.id} {title}{marker}\n  [dim]{escape(summary.model or '-')} · "
-                        f"{summary.message_count} messages[/dim]",
-                        id=str(summary.id),
-                    )
+                prompt = styled(
+                    "#$id $title$marker\n  [dim]$model · $count messages[/dim]",
+                    id=str(summary.id),
+                    title=summary.title or "(untitled)",
+                    marker=" (open)" if summary.id == self.current else "",
+                    model=summary.model or "-",
+                    count=str(summary.message_count),
                 )
+                options.append(Option(prompt, id=str(summary.id)))
         listing = self.query_one("#picker-list", OptionList)
         listing.clear_options()
         listing.add_options(options)

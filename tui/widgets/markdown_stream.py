@@ -7,6 +7,13 @@ touched again; only the last, still-open block is re-rendered, at most
 ``StreamingMarkdown.MAX_FPS`` times a second. The widget is a single line-API
 widget: painting copies cached lines, so the cost of a refresh does not grow
 with the length of the message.
+
+Control characters are data: each block's source is neutralized (``\\x1b`` for
+ESC, as ``engine.textsafety.neutralize`` shows them) just before Rich renders
+it, so no paragraph, heading, inline or fenced code, link, table cell or
+quote can carry an escape sequence to the terminal. The text kept for copying
+(``markdown``, ``code_blocks``) is as received, with CR LF / CR read as line
+breaks as CommonMark does.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
+
+from ikigai.engine.textsafety import neutralize
 
 DARK_CODE_THEME = "monokai"
 LIGHT_CODE_THEME = "friendly"
@@ -320,7 +329,7 @@ class StreamingMarkdown(Widget):
         console: Console = self.app.console
         options: ConsoleOptions = console.options.update(width=width, height=None)
         renderable = _BlockMarkdown(
-            block.source, code_theme=DARK_CODE_THEME if dark else LIGHT_CODE_THEME
+            neutralize(block.source), code_theme=DARK_CODE_THEME if dark else LIGHT_CODE_THEME
         )
         rendered = console.render_lines(renderable, options, pad=True)
         first = 0

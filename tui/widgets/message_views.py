@@ -4,6 +4,11 @@ Each kind has its own widget class (and CSS class) so they are visually
 distinct and can be copied one by one. An assistant answer grows by
 ``append`` while it streams and is frozen by ``finish``; a finished message
 never re-renders its Markdown again.
+
+Content is shown through ``tui.widgets.safe_content`` (Markdown through
+``StreamingMarkdown``'s own neutralizing): control characters are shown as
+``\\xNN`` and never reach the terminal, and no content is parsed as markup.
+``copy_text`` stays as received.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ikigai.engine.textsafety import neutralize_display
 from ikigai.tui.widgets.markdown_stream import StreamingMarkdown
+from ikigai.tui.widgets.safe_content import plain, styled
 
 if TYPE_CHECKING:
     from ikigai.providers.events import Error
@@ -29,7 +35,7 @@ class UserMessage(Static):
     DEFAULT_CLASSES = "message user"
 
     def __init__(self, text: str) -> None:
-        super().__init__(escape(text), markup=True)
+        super().__init__(plain(text))
         self.text = text
 
     @property
@@ -118,8 +124,14 @@ class ErrorBlock(Static):
     DEFAULT_CLASSES = "message error"
 
     def __init__(self, category: str, message: str, advice: str) -> None:
-        text = f"[b]✗ {escape(category)} error[/b]: {escape(message)}\n{escape(advice)}"
-        super().__init__(text)
+        super().__init__(
+            styled(
+                "[b]✗ $category error[/b]: $message\n$advice",
+                category=category,
+                message=message,
+                advice=advice,
+            )
+        )
         self.category = category
         self.copy_text = f"{category} error: {message}\n{advice}"
 
@@ -130,14 +142,22 @@ class Notice(Static):
     DEFAULT_CLASSES = "message notice"
 
     def __init__(self, text: str, *, warning: bool = False) -> None:
-        super().__init__(escape(text))
+        super().__init__(plain(text))
         self.copy_text = text
         if warning:
             self.add_class("warning")
 
 
+def _one_line(text: str) -> str:
+    """``text`` with runs of whitespace as one space and other controls as ``\\xNN``."""
+    return neutralize_display(" ".join(text.split()))
+
+
 def compact_arguments(arguments: str, width: int = 100) -> str:
-    """Tool arguments on one line: ``key=value`` pairs, long values shortened."""
+    """Tool arguments on one line: ``key=value`` pairs, long values shortened.
+
+    Control characters (decoded from JSON ``\\u001b`` escapes too) are shown as ``\\xNN``.
+    """
     try:
         value = json.loads(arguments) if arguments.strip() else {}
     except ValueError:
@@ -146,13 +166,13 @@ def compact_arguments(arguments: str, width: int = 100) -> str:
         parts = []
         for key, item in value.items():
             shown = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-            shown = " ".join(str(shown).split())
+            shown = _one_line(str(shown))
             if len(shown) > 40:
                 shown = shown[:39] + "…"
-            parts.append(f"{key}={shown}")
+            parts.append(f"{_one_line(str(key))}={shown}")
         text = " ".join(parts)
     else:
-        text = " ".join(str(value).split())
+        text = _one_line(str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -181,7 +201,11 @@ class ToolCallView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            f"[b]⚙ {escape(self.tool_name)}[/b] {escape(compact_arguments(self.arguments))}",
+            styled(
+                "[b]⚙ $name[/b] $arguments",
+                name=self.tool_name,
+                arguments=compact_arguments(self.arguments),
+            ),
             classes="tool-header",
         )
         yield self._result
@@ -199,13 +223,13 @@ class ToolCallView(Vertical):
     def _render_result(self) -> None:
         if self.output is None:
             return
-        lines = self.output.splitlines() or [""]
+        lines = neutralize_display(self.output).splitlines() or [""]
         if self.expanded or len(lines) <= self.PREVIEW_LINES:
             shown = "\n".join(lines)
         else:
             hidden = len(lines) - self.PREVIEW_LINES
             shown = "\n".join(lines[: self.PREVIEW_LINES]) + f"\n… {hidden} more lines (Enter)"
-        self._result.update(escape(shown))
+        self._result.update(plain(shown))
         self._result.display = True
 
     def action_toggle_output(self) -> None:

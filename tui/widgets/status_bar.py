@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
 from textual import events
+from textual.content import Content
 from textual.widgets import Static
+
+from ikigai.tui.widgets.safe_content import plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +76,10 @@ class StatusBar(Static):
         parts, separator = full, " │ "
         if width and len(separator.join(full)) > width:
             parts, separator = short, "│"
-        first, *rest = (escape(part) for part in parts)
-        line = separator.join([f"[b]{first}[/b]", *rest])
+        first, *rest = (plain(part) for part in parts)
+        line = Content(separator).join([first.stylize("bold"), *rest])
         if shown.warning:
-            line += f"{separator}[reverse] {escape(shown.warning)} [/reverse]"
+            line = Content.assemble(line, separator, plain(f" {shown.warning} ").stylize("reverse"))
         self.update(line)
 
 

@@ -7,6 +7,10 @@ is re-wrapped, and painting copies only the visible wrapped lines. It scrolls
 itself (like ``Log``) and follows the end while the view is at the end. While the
 widget or an ancestor is not displayed, ``append`` only buffers; the text is
 taken in when the widget is shown again.
+
+Reasoning is model text: CR LF and a lone CR are line breaks, and every other
+control character is shown as ``\\xNN`` (``engine.textsafety``), never sent to
+the terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
+
+from ikigai.engine.textsafety import neutralize
 
 
 class ThinkingView(ScrollView):
@@ -139,6 +145,11 @@ class ThinkingView(ScrollView):
             return
         incoming = "".join(self._pending)
         self._pending.clear()
+        # A trailing "\r" may be the first half of "\r\n"; keep it for the next flush.
+        if not self._finished and incoming.endswith("\r"):
+            self._pending.append("\r")
+            incoming = incoming[:-1]
+        incoming = incoming.replace("\r\n", "\n").replace("\r", "\n")
         pieces = (self._partial + incoming).split("\n")
         self._lines.extend(pieces[:-1])
         self._partial = pieces[-1]
@@ -170,7 +181,7 @@ class ThinkingView(ScrollView):
         console = self.app.console
         return [
             Strip(list(part.render(console)), part.cell_len)
-            for part in Text(line).wrap(console, width)
+            for part in Text(neutralize(line)).wrap(console, width)
         ]
 
     def _wrapped_lines(self, width: int) -> tuple[list[Strip], list[Strip]]:
