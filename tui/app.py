@@ -17,46 +17,47 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from ikigai.tui.actions import ViewActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
-from ikigai.tui.keys import default_bindings, effective_keys, resolve_keymap
+from ikigai.tui.keys import default_bindings, resolve_keymap
 from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
 from ikigai.tui.widgets.spinner import SPINNER_EVENTS, Spinner
-from ikigai.tui.widgets.status_bar import StatusBar
+from ikigai.tui.widgets.status_bar import StatusBar, StatusInfo
 from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from textual.filter import LineFilter
 
     from ikigai.engine.conversation import Conversation
     from ikigai.engine.events import Notice
     from ikigai.engine.settings import RunConfig, Settings
-    from ikigai.engine.toolloop import Approval
     from ikigai.engine.turns import Turn, TurnOutcome
     from ikigai.providers.events import Error
-    from ikigai.providers.request import ToolCallBlock
 
 
-class IkigaiApp(App[int]):
+class IkigaiApp(ViewActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ikigai"
     BINDINGS: ClassVar[list[BindingType]] = list(default_bindings())
+    status_info: reactive[StatusInfo] = reactive(StatusInfo)
+    """What the status bar shows (bound to it)."""
 
     def __init__(
         self,
@@ -100,6 +101,10 @@ class IkigaiApp(App[int]):
         assert self._conversation is not None, "the conversation is not open yet"
         return self._conversation
 
+    def attach(self, conversation: Conversation) -> None:
+        """Use ``conversation`` (once, when the session opens)."""
+        self._conversation = conversation
+
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the guard that keeps control characters off the terminal."""
         return [*super().get_line_filters(), CONTROL_FILTER]
@@ -107,7 +112,7 @@ class IkigaiApp(App[int]):
     # -- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
+        yield StatusBar(id="status").data_bind(info=IkigaiApp.status_info)
         with Horizontal(id="main"):
             yield Scrollback(is_current=self.is_current, advise=self.advise, id="scrollback")
             yield ThinkingPane(is_current=self.is_current, id="thinking")
@@ -157,17 +162,10 @@ class IkigaiApp(App[int]):
             await self._conversation.close(5.0)
 
     async def _open(self) -> None:
-        from ikigai.tui.launch import open_conversation
+        from ikigai.tui.launch import open_session
 
         try:
-            self._conversation = await open_conversation(self)
-            target = self.resume
-            db = self._conversation.db
-            if target == "last" and db is not None:
-                target = await db.newest_conversation_id()
-            if isinstance(target, int) and await self.show_conversation(target):
-                return
-            self.welcome()
+            await open_session(self)
         finally:
             self.ready.set()
 
@@ -196,7 +194,7 @@ class IkigaiApp(App[int]):
         return self._conversation.run if self._conversation is not None else self.initial_run
 
     def update_status(self) -> None:
-        """Redraw the status bar from the conversation."""
+        """Refresh the status bar's information from the conversation."""
         run = self.current_run
         conversation = self._conversation
         tokens = conversation.tokens if conversation is not None else None
@@ -204,7 +202,7 @@ class IkigaiApp(App[int]):
         warning = f"set {' or '.join(missing)}" if missing else ""
         if conversation is not None and conversation.storage_problem:
             warning = warning or "not saved"
-        self.query_one("#status", StatusBar).show(
+        self.status_info = StatusInfo(
             profile=run.profile,
             model=run.model_spec,
             thinking=run.thinking,
@@ -320,13 +318,7 @@ class IkigaiApp(App[int]):
         if worker is not self.turn_worker or not worker.is_finished:
             return
         if event.state == WorkerState.SUCCESS:
-            outcome = worker.result
-            if outcome is not None and outcome.status == "max_turns":
-                self.spinner.stop(f"stopped after {outcome.responses} responses (max_turns)")
-            elif outcome is not None and outcome.status == "error":
-                self.spinner.stop("✗ the request failed")
-            else:
-                self.spinner.stop()
+            self.spinner.ended(worker.result)
         elif event.state == WorkerState.ERROR:
             self.spinner.stop("✗ failed")
             self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "error"))
@@ -334,30 +326,6 @@ class IkigaiApp(App[int]):
         else:
             self.spinner.stop("⏹ interrupted")
         self.update_status()
-
-    # -- tools -----------------------------------------------------------------------------
-
-    async def approve(self, call: ToolCallBlock) -> Approval:
-        """The approver of the engine's tool loop: the approval prompt, as a modal screen."""
-        from ikigai.engine.toolloop import Approval as Answer
-        from ikigai.tui.screens.approval import ApprovalScreen
-
-        answer: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
-        screen = ApprovalScreen(call)
-
-        def done(result: Approval | None) -> None:
-            if not answer.done():
-                answer.set_result(result if result is not None else Answer("deny"))
-
-        self.push_screen(screen, done)
-        # Through the spinner's own queue, after the tool_run event already queued there.
-        self.spinner.call_later(self.spinner.set_state, "waiting for your approval")
-        try:
-            return await answer
-        finally:
-            if screen.is_active:
-                screen.dismiss(None)
-            self.spinner.call_later(self.spinner.set_state, "running a tool")
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -390,112 +358,20 @@ class IkigaiApp(App[int]):
 
     async def new_conversation(self) -> None:
         """Cancel any running turn and start a new, empty conversation."""
-        await self.cancel_and_wait()
-        await self.ready.wait()
-        self.turn_id += 1
-        self.scrollback.clear_messages()
-        self.thinking_pane.view.clear()
-        self.scrollback.has_earlier = False
-        await self.conversation.new()
-        self.welcome()
+        from ikigai.tui.switching import new_conversation
+
+        await new_conversation(self)
 
     async def show_conversation(self, conversation_id: int) -> bool:
-        """Open a stored conversation: its last messages first, then (in the engine) its
-        context. False (with a note) when it cannot be opened."""
-        from ikigai.engine.conversation import ConversationError
-        from ikigai.tui.widgets.restore import views_from_rows
+        """Open a stored conversation (False, with a note, when it cannot be opened)."""
+        from ikigai.tui.switching import show_conversation
 
-        await self.cancel_and_wait()
-        try:
-            opened = await self.conversation.open(conversation_id)
-        except ConversationError as exc:
-            self.scrollback.note(f"{exc}; this is a new conversation", warning=True)
-            return False
-        self.turn_id += 1
-        scrollback = self.scrollback
-        scrollback.clear_messages()
-        self.thinking_pane.view.clear()
-        self.oldest_shown = opened.rows[0].id if opened.rows else None
-        scrollback.has_earlier = opened.has_earlier
-        await scrollback.mount_all(
-            views_from_rows(opened.rows, self.advise), before=scrollback.marker
-        )
-        scrollback.anchor()
-        scrollback.note(f"resumed conversation #{conversation_id}")
-        self.show_problems()
-        self.run_worker(self._after_context(), group="open", exit_on_error=False)
-        return True
-
-    async def _after_context(self) -> None:
-        await self.conversation.ready()
-        self.update_status()
+        return await show_conversation(self, conversation_id)
 
     async def on_scrollback_load_earlier(self, message: Scrollback.LoadEarlier) -> None:
-        from ikigai.tui.widgets.restore import views_from_rows
+        from ikigai.tui.switching import load_earlier
 
-        if self._conversation is None or self.oldest_shown is None:
-            return
-        rows = await self.conversation.load_earlier(self.oldest_shown)
-        self.scrollback.has_earlier = len(rows) >= 50
-        if rows:
-            self.oldest_shown = rows[0].id
-            self.scrollback.prepend(views_from_rows(rows, self.advise))
-
-    def action_open_picker(self) -> None:
-        """Ctrl+O: the conversation picker."""
-        self.show_picker()
-
-    def show_picker(self) -> None:
-        """Open the picker; the chosen conversation is resumed."""
-        from ikigai.tui.screens.picker import PickerScreen
-
-        db = self._conversation.db if self._conversation is not None else None
-        if db is None:
-            self.scrollback.note("conversations are not stored in this session", warning=True)
-            return
-
-        def chosen(conversation_id: int | None) -> None:
-            if conversation_id is not None and conversation_id != self.conversation.id:
-                self.run_worker(self.show_conversation(conversation_id), group="open")
-
-        self.push_screen(PickerScreen(db, self.conversation.id), chosen)
-
-    def action_toggle_thinking(self) -> None:
-        """Ctrl+T: show or hide the thinking pane."""
-        self.thinking_pane.display = not self.thinking_pane.display
-
-    def action_help(self) -> None:
-        """F1: the help screen."""
-        self.show_help()
-
-    def show_help(self) -> None:
-        from ikigai.tui.screens.help import HelpScreen
-
-        self.push_screen(HelpScreen(effective_keys(self.keymap)))
-
-    def action_copy_last(self) -> None:
-        """Ctrl+Y: copy the last answer (OSC 52)."""
-        from ikigai.tui.clipboard import copy_last
-
-        copy_last(self)
-
-    def action_copy_picker(self) -> None:
-        """Ctrl+G: choose any message or code block to copy."""
-        from ikigai.tui.clipboard import copy_picker
-
-        copy_picker(self)
-
-    def action_scroll_page_up(self) -> None:
-        self.scrollback.scroll_page_up()
-
-    def action_scroll_page_down(self) -> None:
-        self.scrollback.scroll_page_down()
-
-    def action_scroll_top(self) -> None:
-        self.scrollback.scroll_home(animate=False)
-
-    def action_scroll_bottom(self) -> None:
-        self.scrollback.action_scroll_end_follow()
+        await load_earlier(self)
 
     async def action_quit(self) -> None:
         """Ctrl+Q: cancel and store a running turn, then quit."""
@@ -518,11 +394,3 @@ class IkigaiApp(App[int]):
             f"› {command} — now {run.profile} · {run.model_spec} · thinking {run.thinking or 'off'}"
         )
         self.show_problems()
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Ctrl+P lists every action of the app, and Textual's own."""
-        yield from super().get_system_commands(screen)
-        for binding in default_bindings():
-            action = getattr(self, f"action_{binding.action}", None)
-            if action is not None and binding.action != "quit":
-                yield SystemCommand(binding.description, action.__doc__ or "", action)

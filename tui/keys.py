@@ -42,7 +42,13 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
 """The app's actions in the order the footer and help screen show them.
 ``command_palette`` (Ctrl+P) is Textual's own and is listed by the help screen too."""
 
-ACTION_NAMES = frozenset(a.action for a in KEY_ACTIONS) | {"command_palette"}
+INPUT_ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("submit", "enter", "Send the prompt", show=False),
+    KeyAction("newline", "ctrl+j", "New line in the prompt", show=False),
+)
+"""Actions of the prompt input (its own bindings, rebindable the same way)."""
+
+ACTION_NAMES = frozenset(a.action for a in (*KEY_ACTIONS, *INPUT_ACTIONS)) | {"command_palette"}
 
 
 def default_bindings() -> list[Binding]:
@@ -63,7 +69,8 @@ def resolve_keymap(overrides: Mapping[str, str]) -> tuple[dict[str, str], list[s
     An override is skipped when its action is unknown, its key is empty, or
     one of its keys is the (effective) key of another action.
     """
-    effective: dict[str, list[str]] = {a.action: [a.key] for a in KEY_ACTIONS}
+    effective: dict[str, list[str]] = {a.action: [a.key] for a in (*KEY_ACTIONS, *INPUT_ACTIONS)}
+    effective["newline"] = ["ctrl+j", "shift+enter"]
     effective["command_palette"] = ["ctrl+p"]
     keymap: dict[str, str] = {}
     warnings: list[str] = []
@@ -101,4 +108,12 @@ def effective_keys(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """``(keys, action, description)`` for the help screen, overrides applied."""
     rows = [(keymap.get(a.action, a.key), a.action, a.description) for a in KEY_ACTIONS]
     rows.insert(5, (keymap.get("command_palette", "ctrl+p"), "command_palette", "Command palette"))
+    rows.extend(
+        (
+            keymap.get(a.action, "ctrl+j,shift+enter" if a.action == "newline" else a.key),
+            a.action,
+            a.description,
+        )
+        for a in INPUT_ACTIONS
+    )
     return rows

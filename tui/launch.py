@@ -9,6 +9,7 @@ prompts unsaved.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -46,12 +47,25 @@ def initial_run(settings: Settings, args: Any) -> tuple[RunConfig, str | None]:
         return resolve_run(settings, require_key=False), problem
 
 
+async def open_session(app: IkigaiApp) -> None:
+    """Create the app's conversation and show the one to resume, or a welcome."""
+    conversation = await open_conversation(app)
+    app.attach(conversation)
+    target = app.resume
+    if target == "last" and conversation.db is not None:
+        target = await conversation.db.newest_conversation_id()
+    if isinstance(target, int) and await app.show_conversation(target):
+        return
+    app.welcome()
+
+
 async def open_conversation(app: IkigaiApp) -> Conversation:
     """The app's conversation: stored in the database when it opens, unsaved otherwise."""
     from ikigai.engine.conversation import Conversation, ToolAccess
     from ikigai.storage.errors import StorageError
     from ikigai.storage.paths import resolve_db_path
     from ikigai.storage.repository import Database
+    from ikigai.tui.screens.approval import ask
 
     db: Database | None = None
     path = resolve_db_path(app.db_flag, os.environ, app.settings.storage.path)
@@ -63,7 +77,7 @@ async def open_conversation(app: IkigaiApp) -> Conversation:
         app.settings,
         app.initial_run,
         db=db,
-        tools=ToolAccess(approver=app.approve),
+        tools=ToolAccess(approver=functools.partial(ask, app)),
         on_notice=app.on_engine_notice,
         base_url=app.base_url,
     )

@@ -34,7 +34,7 @@ from ikigai.tui.widgets.message_views import (
     UserMessage,
     compact_arguments,
 )
-from ikigai.tui.widgets.status_bar import StatusBar
+from ikigai.tui.widgets.status_bar import StatusBar, StatusInfo
 from ikigai.tui.widgets.thinking import ThinkingView
 from tests.widgets.painted import (
     HOSTILE,
@@ -172,7 +172,7 @@ async def test_notes_errors_prompts_and_the_status_bar_are_neutralized() -> None
     ]
     app = Host(*widgets)
     async with app.run_test(size=SIZE) as pilot:
-        status.show(
+        status.info = StatusInfo(
             profile="default",
             model=f"model{OSC52}",
             thinking=None,

@@ -6,8 +6,9 @@ The tool name and arguments come from the model: control characters in them
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +19,9 @@ from textual.widgets import Input, Static
 from ikigai.engine.toolloop import Approval
 from ikigai.providers.request import ToolCallBlock
 from ikigai.tui.widgets.safe_content import plain, styled
+
+if TYPE_CHECKING:
+    from ikigai.tui.app import IkigaiApp
 
 
 def pretty_arguments(arguments: str) -> str:
@@ -78,3 +82,24 @@ class ApprovalScreen(ModalScreen[Approval]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(Approval("deny", event.value.strip() or None))
+
+
+async def ask(app: IkigaiApp, call: ToolCallBlock) -> Approval:
+    """Ask about ``call`` with the approval screen; Esc or closing the screen denies."""
+    answer: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
+    screen = ApprovalScreen(call)
+
+    def done(result: Approval | None) -> None:
+        if not answer.done():
+            answer.set_result(result if result is not None else Approval("deny"))
+
+    app.push_screen(screen, done)
+    spinner = app.spinner
+    # Through the spinner's own queue, after the tool_run event already queued there.
+    spinner.call_later(spinner.set_state, "waiting for your approval")
+    try:
+        return await answer
+    finally:
+        if screen.is_active:
+            screen.dismiss(None)
+        spinner.call_later(spinner.set_state, "running a tool")

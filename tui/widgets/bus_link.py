@@ -9,6 +9,7 @@ posting, so a status bar does not wake up for each text delta.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -16,12 +17,12 @@ from textual.message_pump import MessagePump
 from ikigai.tui.bus import BusEvent
 
 
+@dataclass
 class BusMessage(Message, bubble=False):
     """A bus event delivered to one widget."""
 
-    def __init__(self, bus_event: BusEvent) -> None:
-        super().__init__()
-        self.bus_event = bus_event
+    bus_event: BusEvent
+    """The event, with its turn and response number."""
 
 
 def forward_to(

@@ -1,15 +1,19 @@
 """The multi-line prompt input.
 
-Enter sends; Ctrl+J (and Shift+Enter where the terminal reports it) inserts a
-newline; Up on the first line and Down on the last walk the prompt history;
-Tab completes slash commands (through the ``complete`` callable).
+Enter sends and Ctrl+J (or Shift+Enter where the terminal reports it) inserts a
+newline: both are bindings (``submit``, ``newline``), so ``[keys]`` can move
+them. Up on the first line and Down on the last walk the prompt history; Tab
+completes slash commands (through the ``complete`` callable).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -22,26 +26,31 @@ Completer = Callable[[str], tuple[str, list[str]]]
 class PromptInput(TextArea):
     """A ``TextArea`` that sends on Enter."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Send", show=False, priority=True, id="submit"),
+        Binding("ctrl+j,shift+enter", "newline", "New line", show=False, id="newline"),
+    ]
+
+    @dataclass
     class Submitted(Message):
-        """The user pressed Enter with ``text`` in the input."""
+        """The user asked to send what is in the input."""
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+        text: str
+        """The input's text."""
 
+    @dataclass
     class Completions(Message):
         """Tab found several candidates; the app shows them."""
 
-        def __init__(self, candidates: list[str]) -> None:
-            super().__init__()
-            self.candidates = candidates
+        candidates: list[str]
+        """The completions, in order."""
 
+    @dataclass
     class ScrollRequest(Message):
-        """Home/End in an empty input: scroll the scrollback to ``where``."""
+        """Home/End in an empty input: scroll the scrollback."""
 
-        def __init__(self, where: str) -> None:
-            super().__init__()
-            self.where = where
+        where: str
+        """``home`` or ``end``."""
 
     def __init__(
         self,
@@ -63,18 +72,16 @@ class PromptInput(TextArea):
         self.prompt_history = history
         self.complete = complete
 
+    def action_submit(self) -> None:
+        """Send the input's text."""
+        self.post_message(self.Submitted(self.text))
+
+    def action_newline(self) -> None:
+        """Insert a line break."""
+        self.insert("\n")
+
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
-        if key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self.text))
-            return
-        if key in ("ctrl+j", "shift+enter"):
-            event.stop()
-            event.prevent_default()
-            self.insert("\n")
-            return
         if key == "tab" and self.complete is not None and self.text.startswith("/"):
             event.stop()
             event.prevent_default()

@@ -10,6 +10,7 @@ current (cancelled or superseded) are ignored.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from textual.containers import VerticalScroll
@@ -50,16 +51,17 @@ class Scrollback(VerticalScroll):
     class LoadEarlier(Message):
         """The user scrolled to the top and earlier messages exist."""
 
+    @dataclass
     class CloseTurn(Message):
-        """Freeze turn ``turn_id`` (cancelled or failed) and ignore its later events.
+        """Freeze a turn (cancelled or failed) and ignore its later events.
 
         Posted, not called, so that the events queued before it are still shown.
         """
 
-        def __init__(self, turn_id: int, status: str) -> None:
-            super().__init__()
-            self.turn_id = turn_id
-            self.status = status
+        turn_id: int
+        """The turn to close."""
+        status: str
+        """How it ended: ``interrupted`` or ``error``."""
 
     def __init__(
         self,

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Static
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from ikigai.tui.widgets.bus_link import BusMessage
+
+if TYPE_CHECKING:
+    from ikigai.engine.turns import TurnOutcome
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPINNER_EVENTS = frozenset(
@@ -40,8 +45,24 @@ _STATE_OF: dict[str, str] = {
 }
 
 
-class Spinner(Static):
-    """Shows the state of the running turn; blank when idle."""
+class Spinner(Widget):
+    """Shows the state of the running turn, and a short note once it ended.
+
+    ``state`` and ``note`` are reactives read by ``render``; the frame timer
+    only runs while a turn does, so an idle spinner costs nothing.
+    """
+
+    DEFAULT_CSS = """
+    Spinner {
+        height: 1;
+    }
+    """
+
+    state: reactive[str] = reactive("", layout=False)
+    """What the model is doing now; empty when no turn runs."""
+    note: reactive[str] = reactive("", layout=False)
+    """What is shown when no turn runs (how the last one ended)."""
+    frame: reactive[int] = reactive(0, layout=False)
 
     def __init__(
         self,
@@ -51,14 +72,11 @@ class Spinner(Static):
         animate: bool = True,
         id: str | None = None,
     ) -> None:
-        super().__init__("", id=id, markup=False)
+        super().__init__(id=id)
         self.is_current = is_current
         self.clock = clock
         self.animations = animate
-        self.state = ""
-        self.detail = ""
         self.started = 0.0
-        self._frame = 0
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(0.1, self._tick, pause=True)
@@ -66,6 +84,7 @@ class Spinner(Static):
     def begin(self) -> None:
         """A turn starts now."""
         self.started = self.clock()
+        self.note = ""
         self.set_state("waiting for the model")
         if self.animations:
             self._timer.resume()
@@ -74,8 +93,16 @@ class Spinner(Static):
         """The turn is over; ``final`` stays as a short note (or blank)."""
         self._timer.pause()
         self.state = ""
-        self.detail = final
-        self.update(final)
+        self.note = final
+
+    def ended(self, outcome: TurnOutcome | None) -> None:
+        """The turn ended normally: say how, when it is worth saying."""
+        if outcome is not None and outcome.status == "max_turns":
+            self.stop(f"stopped after {outcome.responses} responses (max_turns)")
+        elif outcome is not None and outcome.status == "error":
+            self.stop("✗ the request failed")
+        else:
+            self.stop()
 
     def on_bus_message(self, message: BusMessage) -> None:
         bus_event = message.bus_event
@@ -89,21 +116,19 @@ class Spinner(Static):
             )
             return
         state = _STATE_OF.get(bus_event.type)
-        if state is not None and state != self.state:
+        if state is not None:
             self.set_state(state)
 
     def set_state(self, state: str) -> None:
         """Show ``state`` (the elapsed time keeps counting)."""
         self.state = state
-        self._render_line()
 
     def _tick(self) -> None:
-        self._frame += 1
-        self._render_line()
+        self.frame += 1
 
-    def _render_line(self) -> None:
+    def render(self) -> Content:
         if not self.state:
-            return
+            return Content(self.note)
         elapsed = max(0.0, self.clock() - self.started)
-        frame = FRAMES[self._frame % len(FRAMES)]
-        self.update(f"{frame} {self.state} · {elapsed:.1f} s · Esc to cancel")
+        frame = FRAMES[self.frame % len(FRAMES)]
+        return Content(f"{frame} {self.state} · {elapsed:.1f} s · Esc to cancel")

@@ -1,60 +1,53 @@
-"""The status bar: profile, provider/model, thinking level, token counts."""
+"""The status bar: profile, provider/model, thinking level, token counts, conversation.
+
+The app holds one ``StatusInfo`` in a reactive and binds it to the bar
+(``data_bind``); the bar's ``render`` reads it at the bar's width, so the app
+never formats the line and a resize re-renders it by itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import events
 from textual.content import Content
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from ikigai.tui.widgets.safe_content import plain
 
 
 @dataclass(frozen=True, slots=True)
-class _Shown:
-    profile: str
-    model: str
-    thinking: str | None
-    last_tokens: tuple[int, int]
-    total_tokens: int
-    conversation: int | None
-    warning: str
+class StatusInfo:
+    """What the status bar shows."""
+
+    profile: str = ""
+    model: str = ""
+    thinking: str | None = None
+    last_tokens: tuple[int, int] = (0, 0)
+    total_tokens: int = 0
+    conversation: int | None = None
+    """The stored conversation's id; ``None`` while nothing is stored."""
+    warning: str = ""
+    """Shown in reverse at the end (a missing key, storage trouble)."""
 
 
-class StatusBar(Static):
-    """One line at the top; the app calls ``show`` when something changes.
+class StatusBar(Widget):
+    """One line at the top.
 
     When the full line does not fit (80 columns and a long model name), the
     labels get shorter and the separators thinner, so nothing falls off the end.
     """
 
-    _shown: _Shown | None = None
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+    }
+    """
 
-    def show(
-        self,
-        *,
-        profile: str,
-        model: str,
-        thinking: str | None,
-        last_tokens: tuple[int, int],
-        total_tokens: int,
-        conversation: int | None,
-        warning: str = "",
-    ) -> None:
-        """Render the line from plain values."""
-        self._shown = _Shown(
-            profile, model, thinking, last_tokens, total_tokens, conversation, warning
-        )
-        self._render_line()
+    info: reactive[StatusInfo] = reactive(StatusInfo, layout=False)
 
-    def on_resize(self, event: events.Resize) -> None:
-        self._render_line()
-
-    def _render_line(self) -> None:
-        shown = self._shown
-        if shown is None:
-            return
+    def render(self) -> Content:
+        shown = self.info
         tokens_in, tokens_out = shown.last_tokens
         full = [
             shown.profile,
@@ -80,7 +73,7 @@ class StatusBar(Static):
         line = Content(separator).join([first.stylize("bold"), *rest])
         if shown.warning:
             line = Content.assemble(line, separator, plain(f" {shown.warning} ").stylize("reverse"))
-        self.update(line)
+        return line
 
 
 def _number(conversation: int | None) -> str:

@@ -1,0 +1,89 @@
+"""Moving the app between conversations: a new one, a stored one, earlier pages.
+
+The engine's ``Conversation`` does the work (``new``, ``open``,
+``load_earlier``); this module keeps the screen in step: the scrollback is
+cleared or filled from stored rows, the turn id is bumped so late events of an
+old turn are dropped, and the status bar shows the opened conversation's
+numbers once its context is rebuilt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ikigai.tui.app import IkigaiApp
+
+
+async def new_conversation(app: IkigaiApp) -> None:
+    """Cancel any running turn and start a new, empty conversation."""
+    await app.cancel_and_wait()
+    await app.ready.wait()
+    app.turn_id += 1
+    app.scrollback.clear_messages()
+    app.thinking_pane.view.clear()
+    app.scrollback.has_earlier = False
+    await app.conversation.new()
+    app.welcome()
+
+
+async def show_conversation(app: IkigaiApp, conversation_id: int) -> bool:
+    """Open a stored conversation: its last messages first, then (in the engine) its
+    context. False (with a note) when it cannot be opened."""
+    from ikigai.engine.conversation import ConversationError
+    from ikigai.tui.widgets.restore import views_from_rows
+
+    await app.cancel_and_wait()
+    try:
+        opened = await app.conversation.open(conversation_id)
+    except ConversationError as exc:
+        app.note(f"{exc}; this is a new conversation", warning=True)
+        return False
+    app.turn_id += 1
+    scrollback = app.scrollback
+    scrollback.clear_messages()
+    app.thinking_pane.view.clear()
+    app.oldest_shown = opened.rows[0].id if opened.rows else None
+    scrollback.has_earlier = opened.has_earlier
+    await scrollback.mount_all(views_from_rows(opened.rows, app.advise), before=scrollback.marker)
+    scrollback.anchor()
+    scrollback.note(f"resumed conversation #{conversation_id}")
+    app.show_problems()
+    app.run_worker(_status_once_ready(app), group="open", exit_on_error=False)
+    return True
+
+
+async def _status_once_ready(app: IkigaiApp) -> None:
+    await app.conversation.ready()
+    app.update_status()
+
+
+async def load_earlier(app: IkigaiApp) -> None:
+    """Prepend the page of messages before the oldest one shown."""
+    from ikigai.engine.conversation import PAGE
+    from ikigai.tui.widgets.restore import views_from_rows
+
+    if app.oldest_shown is None:
+        return
+    rows = await app.conversation.load_earlier(app.oldest_shown)
+    app.scrollback.has_earlier = len(rows) >= PAGE
+    if rows:
+        app.oldest_shown = rows[0].id
+        app.scrollback.prepend(views_from_rows(rows, app.advise))
+
+
+def show_picker(app: IkigaiApp) -> None:
+    """The conversation picker; the chosen conversation is opened."""
+    from ikigai.tui.screens.picker import PickerScreen
+
+    db = app.conversation.db if app.ready.is_set() else None
+    if db is None:
+        app.note("conversations are not stored in this session", warning=True)
+        return
+    current = app.conversation.id
+
+    def chosen(conversation_id: int | None) -> None:
+        if conversation_id is not None and conversation_id != current:
+            app.run_worker(show_conversation(app, conversation_id), group="open")
+
+    app.push_screen(PickerScreen(db, current), chosen)
