@@ -118,7 +118,7 @@ def check_header_values(options: ProviderOptions, key_variable: str | None = Non
     a request with any of these problems either way.
     """
     problems: list[str] = []
-    if options.api_key is not None:
+    if options.api_key:  # an empty key is not sent at all
         problem = validate_api_key(options.api_key, key_variable or "the API key")
         if problem is not None:
             problems.append(problem)

@@ -27,10 +27,11 @@ class ProviderOptions:
 
     ``read_timeout`` is the idle timeout: the longest wait for the response
     headers and then for each next *complete* SSE event (bytes that never
-    finish an event do not count). A stall is not retried unless
-    ``stall_retries`` says so, so with the defaults a server that answers and
-    then sends nothing fails after ``read_timeout`` (2 minutes), not after
-    every retry has waited as long. ``max_event_bytes`` caps one SSE event; a
+    finish an event do not count). A stall before any content is retried at
+    most ``stall_retries`` times (and never more than ``max_retries`` in all),
+    so with the defaults a server that answers and then sends nothing fails
+    after one ``read_timeout`` (2 minutes), not after every retry has waited
+    as long. ``max_event_bytes`` caps one SSE event; a
     larger one ends the stream with a ``server`` error.
     """
 

@@ -215,7 +215,7 @@ class JsonNormalizer(Normalizer):
         self._seen = True
         data = event.data
         out: list[StreamEvent] = []
-        if data == self.sentinel and data is not None:
+        if self.sentinel is not None and data == self.sentinel:
             self._start(None, out)
             self.on_sentinel(out)
             return self._admit(out)
