@@ -41,11 +41,6 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-def takes_reasoning_effort(model: str) -> bool:
-    """Whether an OpenAI model accepts ``reasoning_effort`` (the shared OpenAI model table)."""
-    return model_spec(model).thinking != "none"
-
-
 class OpenAIChatProvider(HttpProvider):
     """Chat Completions streaming with ``stream_options.include_usage``."""
 

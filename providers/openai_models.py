@@ -69,11 +69,6 @@ def model_spec(model: str) -> ModelSpec:
     return lookup(MODELS, model, DEFAULT_MODEL, "openai").spec
 
 
-def takes_reasoning(model: str) -> bool:
-    """Whether ``model`` accepts a reasoning effort at all."""
-    return model_spec(model).thinking != "none"
-
-
 def reasoning_effort(spec: ModelSpec, level: ThinkingLevel) -> str | None:
     """The effort value for a thinking level on a ``spec`` model, or None for no reasoning."""
     if spec.thinking == "none":
