@@ -261,7 +261,10 @@ class JsonNormalizer(Normalizer):
         if self._started:
             return
         self._started = True
-        model = self.start_model(payload) if payload is not None else None
+        try:
+            model = self.start_model(payload) if payload is not None else None
+        except _SHAPE_ERRORS:
+            model = None
         out.append(Start(model if isinstance(model, str) and model else self.model))
 
     def _admit(self, out: list[StreamEvent]) -> list[StreamEvent]:

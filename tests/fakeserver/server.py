@@ -294,6 +294,11 @@ class FakeServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The server is stopping (a stalled or dripping reply was cut
+            # short). Ending quietly keeps asyncio's stream callback, which
+            # asks the task for its exception, from logging a traceback.
+            pass
         except Exception:
             self.errors.append(traceback.format_exc())
             traceback.print_exc(file=sys.stderr)
