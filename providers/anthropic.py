@@ -18,22 +18,19 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.base import HttpProvider
 from ikigai.providers.errors import error_from_payload
 from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
-    Start,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolCallStart,
     Usage,
 )
 from ikigai.providers.models import ModelLookup, ModelSpec, lookup
+from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
     Message,
     Request,
@@ -279,7 +276,7 @@ def _parse_input(arguments: str) -> Any:
         return {}
     try:
         value = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -287,93 +284,105 @@ def _parse_input(arguments: str) -> Any:
 # -- stream normalization -------------------------------------------------------------------
 
 
+_TOOL_KINDS = ("tool_use", "server_tool_use")
+
+
 class _Block:
-    """One content block being assembled: its native dict and, for tool_use, its JSON."""
+    """One content block being assembled.
 
-    __slots__ = ("closed", "json_parts", "native", "tool_index")
+    ``start`` is the block as ``content_block_start`` sent it; the streamed
+    pieces are kept in lists and joined once, when the answer is done
+    (appending to a string in a dict copies it on every delta, which made a
+    long answer quadratic).
+    """
 
-    def __init__(self, native: dict[str, Any], tool_index: int | None) -> None:
-        self.native = native
-        self.tool_index = tool_index
+    __slots__ = ("citations", "closed", "json_parts", "parts", "signature", "start", "tool")
+
+    def __init__(self, start: dict[str, Any], tool: bool) -> None:
+        self.start = start
+        self.tool = tool
+        self.parts: list[str] = []  # text or thinking, by the block's type
+        self.signature: list[str] = []
         self.json_parts: list[str] = []
+        self.citations: list[Any] = []
         self.closed = False
 
+    def native(self) -> dict[str, Any]:
+        """The block as the API wants it back."""
+        native = dict(self.start)
+        kind = native.get("type")
+        if self.parts:
+            field = "thinking" if kind == "thinking" else "text"
+            native[field] = str(native.get(field) or "") + "".join(self.parts)
+        if self.signature:
+            native["signature"] = str(native.get("signature") or "") + "".join(self.signature)
+        if self.citations:
+            native["citations"] = [*(native.get("citations") or ()), *self.citations]
+        if kind in _TOOL_KINDS:
+            native["input"] = _parse_input("".join(self.json_parts))
+        return native
 
-class AnthropicNormalizer(Normalizer):
-    """Messages stream events to normalized events, keeping the native blocks for replay."""
+
+class AnthropicNormalizer(JsonNormalizer):
+    """Messages stream events to normalized events, keeping the native blocks for replay.
+
+    Tool calls are keyed by their block index.
+    """
 
     __slots__ = (
         "_blocks",
         "_message_id",
-        "_model",
-        "_started",
         "_stop_details",
         "_stop_reason",
-        "_tool_count",
         "_usage",
     )
 
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._started = False
+        super().__init__(model)
         self._blocks: dict[int, _Block] = {}
-        self._tool_count = 0
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
         self._stop_details: Any = None
         self._message_id: str | None = None
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
-            return [Error("server", f"malformed JSON in the stream: {event.data[:120]!r}")]
-        if not isinstance(payload, dict):
-            return [Error("server", f"unexpected stream data: {event.data[:120]!r}")]
+    def start_model(self, payload: dict[str, Any]) -> object:
+        message = payload.get("message") if payload.get("type") == "message_start" else None
+        return message.get("model") if isinstance(message, dict) else None
+
+    def on_payload(self, event: SSEEvent, payload: dict[str, Any], out: list[StreamEvent]) -> None:
         kind = payload.get("type") or event.event
         if event.event == "error" or kind == "error":
-            return [self._error(payload)]
-        out: list[StreamEvent] = []
-        if not self._started:
-            self._started = True
-            message = payload.get("message") if kind == "message_start" else None
-            if isinstance(message, dict):
-                self._model = message.get("model") or self._model
-            out.append(Start(self._model))
-        if kind == "message_start":
+            out.append(self._error(payload))
+        elif kind == "content_block_delta":
+            self._block_delta(payload, out)
+        elif kind == "message_start":
             message = payload.get("message") or {}
-            self._message_id = message.get("id")
+            message_id = message.get("id")
+            self._message_id = message_id if isinstance(message_id, str) else None
             self._merge_usage(message.get("usage"))
         elif kind == "content_block_start":
             self._block_start(payload, out)
-        elif kind == "content_block_delta":
-            self._block_delta(payload, out)
         elif kind == "content_block_stop":
             block = self._blocks.get(_index(payload))
             if block is not None:
-                self._close(block, out)
+                self._close(_index(payload), block, out)
         elif kind == "message_delta":
             delta = payload.get("delta") or {}
             if delta.get("stop_reason"):
-                self._stop_reason = delta["stop_reason"]
+                self._stop_reason = str(delta["stop_reason"])
                 self._stop_details = delta.get("stop_details")
             self._merge_usage(payload.get("usage"))
         elif kind == "message_stop":
             out.extend(self._done())
         # ping and event types added after this was written are ignored.
-        return out
 
-    def finish(self, unterminated: bool) -> list[StreamEvent]:
+    def done_at_eof(self) -> list[StreamEvent] | None:
         # The stop reason arrives in message_delta; message_stop only says the
         # body is over. A stream that closed after the stop reason without a
         # (complete) message_stop, as recordings 01, 02 and 09 do, is complete:
         # the official SDKs drop that unterminated last event, and nothing in
-        # it matters once the stop reason is known. Without a stop reason the
-        # answer was cut off: a network failure, and what arrived stays.
-        if self._stop_reason is not None:
-            return self._done()
-        tail = " inside an unterminated event" if unterminated else ""
-        return [Error("network", f"the stream ended before the model finished{tail}")]
+        # it matters once the stop reason is known.
+        return self._done() if self._stop_reason is not None else None
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -387,72 +396,64 @@ class AnthropicNormalizer(Normalizer):
 
     def _block_start(self, payload: dict[str, Any], out: list[StreamEvent]) -> None:
         index = _index(payload)
-        native = dict(payload.get("content_block") or {})
-        kind = native.get("type")
-        tool_index: int | None = None
-        if kind == "tool_use":
-            tool_index = self._tool_count
-            self._tool_count += 1
-            out.append(ToolCallStart(tool_index, str(native.get("id", "")), native.get("name", "")))
-        block = _Block(native, tool_index)
+        start = dict(payload.get("content_block") or {})
+        kind = start.get("type")
+        block = _Block(start, kind == "tool_use")
         self._blocks[index] = block
-        if kind in ("tool_use", "server_tool_use"):
-            initial = native.get("input")
+        if block.tool:
+            self.tools.start(index, start.get("id"), start.get("name"), out)
+        if kind in _TOOL_KINDS:
+            initial = start.get("input")
             if initial:
                 # A non-streamed input arrives whole in the start event.
-                block.json_parts.append(json.dumps(initial, ensure_ascii=False))
-                if tool_index is not None:
-                    out.append(ToolCallDelta(tool_index, block.json_parts[0]))
-        elif kind == "text" and native.get("text"):
-            out.append(TextDelta(index, native["text"]))
-        elif kind == "thinking" and native.get("thinking"):
-            out.append(ThinkingDelta(index, native["thinking"]))
+                arguments = json.dumps(initial, ensure_ascii=False)
+                block.json_parts.append(arguments)
+                self.tools.delta(index, arguments, out)
+        elif kind == "text" and start.get("text"):
+            out.append(TextDelta(index, str(start["text"])))
+        elif kind == "thinking" and start.get("thinking"):
+            out.append(ThinkingDelta(index, str(start["thinking"])))
 
     def _block_delta(self, payload: dict[str, Any], out: list[StreamEvent]) -> None:
         index = _index(payload)
         delta = payload.get("delta") or {}
         block = self._blocks.get(index)
         if block is None:
-            # A delta without its start: keep the text rather than lose it.
-            block = _Block({"type": "text", "text": ""}, None)
+            # A delta without its block's start: text is kept rather than lost;
+            # a tool-call fragment is dropped (the shared rule: no call started).
+            block = _Block({"type": "text", "text": ""}, False)
             self._blocks[index] = block
-        native = block.native
+        elif block.closed:
+            return  # after its content_block_stop: the block is final
         kind = delta.get("type")
         if kind == "text_delta":
-            text = delta.get("text") or ""
-            if text:
-                native["text"] = native.get("text", "") + text
+            text = delta.get("text")
+            if text and isinstance(text, str):
+                block.parts.append(text)
                 out.append(TextDelta(index, text))
         elif kind == "thinking_delta":
-            text = delta.get("thinking") or ""
-            if text:
-                native["thinking"] = native.get("thinking", "") + text
+            text = delta.get("thinking")
+            if text and isinstance(text, str):
+                block.parts.append(text)
                 out.append(ThinkingDelta(index, text))
         elif kind == "signature_delta":
-            native["signature"] = native.get("signature", "") + (delta.get("signature") or "")
+            signature = delta.get("signature")
+            if signature and isinstance(signature, str):
+                block.signature.append(signature)
         elif kind == "input_json_delta":
-            part = delta.get("partial_json") or ""
-            if part:
+            part = delta.get("partial_json")
+            if part and isinstance(part, str) and block.start.get("type") in _TOOL_KINDS:
                 block.json_parts.append(part)
-                if block.tool_index is not None:
-                    out.append(ToolCallDelta(block.tool_index, part))
+                self.tools.delta(index, part, out)
         elif kind == "citations_delta" and delta.get("citation") is not None:
-            native.setdefault("citations", []).append(delta["citation"])
+            block.citations.append(delta["citation"])
 
-    def _close(self, block: _Block, out: list[StreamEvent]) -> None:
+    def _close(self, index: int, block: _Block, out: list[StreamEvent]) -> None:
         if block.closed:
             return
         block.closed = True
-        if block.native.get("type") not in ("tool_use", "server_tool_use"):
-            return
-        text = "".join(block.json_parts)
-        block.native["input"] = _parse_input(text)
-        if block.tool_index is None:
-            return
-        if not text.strip():
-            # No arguments at all: say so as JSON, so the deltas always parse.
-            out.append(ToolCallDelta(block.tool_index, "{}"))
-        out.append(ToolCallDone(block.tool_index))
+        if block.tool:
+            self.tools.end(index, out)
 
     def _merge_usage(self, usage: object) -> None:
         # message_delta's usage is cumulative: a value present there replaces
@@ -462,8 +463,8 @@ class AnthropicNormalizer(Normalizer):
 
     def _done(self) -> list[StreamEvent]:
         out: list[StreamEvent] = []
-        for block in self._blocks.values():
-            self._close(block, out)
+        for index, block in self._blocks.items():
+            self._close(index, block, out)
         finish: FinishReason = (
             _FINISH.get(self._stop_reason, "unknown") if self._stop_reason else "unknown"
         )
@@ -487,7 +488,7 @@ class AnthropicNormalizer(Normalizer):
         """
         blocks = []
         for index in sorted(self._blocks):
-            native = self._blocks[index].native
+            native = self._blocks[index].native()
             kind = native.get("type")
             if kind == "text" and not native.get("text"):
                 continue
@@ -499,21 +500,18 @@ class AnthropicNormalizer(Normalizer):
 
     def _normalized_usage(self) -> Usage:
         raw = self._usage
-
-        def count(key: str) -> int:
-            value = raw.get(key)
-            return int(value) if isinstance(value, (int, float)) else 0
-
-        cached = count("cache_read_input_tokens")
+        cached = token_count(raw.get("cache_read_input_tokens"))
         # Anthropic's input_tokens excludes cache reads and writes; the
         # normalized input_tokens is all the input, with cached_tokens a part
         # of it, as the OpenAI APIs report it.
-        input_tokens = count("input_tokens") + cached + count("cache_creation_input_tokens")
-        output = count("output_tokens")
+        input_tokens = (
+            token_count(raw.get("input_tokens"))
+            + cached
+            + token_count(raw.get("cache_creation_input_tokens"))
+        )
+        output = token_count(raw.get("output_tokens"))
         details = raw.get("output_tokens_details")
-        thinking = 0
-        if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-            thinking = details["thinking_tokens"]
+        thinking = token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
         return Usage(
             input_tokens=input_tokens,
             output_tokens=output,
@@ -534,4 +532,4 @@ _REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
 
 def _index(payload: dict[str, Any]) -> int:
     index = payload.get("index")
-    return index if isinstance(index, int) else 0
+    return index if type(index) is int else 0

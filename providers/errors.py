@@ -157,7 +157,7 @@ def error_from_http(status: int, headers: Mapping[str, str], body: bytes) -> Err
     """An ``Error`` event for a non-2xx response with the given body."""
     try:
         payload: object = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     message, codes, body_retry_ms = error_details(payload)
     category = category_for_status(status)
@@ -206,7 +206,7 @@ def is_retryable(error: Error, headers: Mapping[str, str] | None, body: bytes = 
     if body:
         try:
             _, codes, _ = error_details(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):
             codes = []
         if NON_RETRYABLE_CODES.intersection(codes):
             return False
@@ -234,6 +234,10 @@ def _error_from_exception(exc: BaseException) -> Error:
             httpx.PoolTimeout: "waiting for a connection",
         }.get(type(exc), "waiting")
         return Error("timeout", f"timed out {kind}")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # The request itself could not be written (a header the HTTP layer
+        # refuses): sending it again cannot help.
+        return Error("invalid_arg", f"the request could not be sent: {exc}")
     if isinstance(exc, httpx.ConnectError):
         return Error("network", f"cannot connect: {exc or 'connection refused'}")
     if isinstance(exc, httpx.RemoteProtocolError):

@@ -24,21 +24,18 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ikigai.providers import errors
-from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.base import HttpProvider
 from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
-    Start,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolCallStart,
     Usage,
 )
 from ikigai.providers.models import ModelSpec, lookup
+from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
     Message,
     Request,
@@ -221,7 +218,7 @@ class GoogleProvider(HttpProvider):
 def _is_api_key_error(body: bytes) -> bool:
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     err = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(err, dict):
@@ -340,84 +337,104 @@ def _usage(raw: Mapping[str, Any]) -> Usage:
     as the other providers' output counts do (thinking is billed as output),
     and ``thinking_tokens`` reports them separately.
     """
-    prompt = int(raw.get("promptTokenCount") or 0) + int(raw.get("toolUsePromptTokenCount") or 0)
-    thoughts = int(raw.get("thoughtsTokenCount") or 0)
-    output = int(raw.get("candidatesTokenCount") or 0) + thoughts
+    prompt = token_count(raw.get("promptTokenCount")) + token_count(
+        raw.get("toolUsePromptTokenCount")
+    )
+    thoughts = token_count(raw.get("thoughtsTokenCount"))
+    output = token_count(raw.get("candidatesTokenCount")) + thoughts
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
         thinking_tokens=thoughts,
-        cached_tokens=int(raw.get("cachedContentTokenCount") or 0),
-        total_tokens=int(raw.get("totalTokenCount") or prompt + output),
+        cached_tokens=token_count(raw.get("cachedContentTokenCount")),
+        total_tokens=token_count(raw.get("totalTokenCount")) or prompt + output,
     )
 
 
-class GeminiNormalizer(Normalizer):
+class _Part:
+    """One part of the model turn as it will be replayed.
+
+    A text part's pieces are kept in a list and joined once at the end
+    (appending to the string in the part's dict copied it on every delta).
+    """
+
+    __slots__ = ("native", "texts")
+
+    def __init__(self, native: dict[str, Any], text: str | None) -> None:
+        self.native = native
+        self.texts: list[str] | None = None if text is None else [text]
+
+    @property
+    def thought(self) -> bool:
+        return self.native.get("thought") is True
+
+    def merges(self, thought: bool) -> bool:
+        """Whether an unsigned text part of kind ``thought`` may be appended to this one."""
+        return (
+            self.texts is not None
+            and "thoughtSignature" not in self.native
+            and self.thought == thought
+        )
+
+    def build(self) -> dict[str, Any]:
+        if self.texts is None:
+            return self.native
+        return {**self.native, "text": "".join(self.texts)}
+
+
+class GeminiNormalizer(JsonNormalizer):
     """``GenerateContentResponse`` chunks to normalized events.
 
     Parts are accumulated for replay: consecutive text parts of the same kind
     are merged, except that a part carrying a ``thoughtSignature`` always starts
     a part of its own and nothing is merged into it, so each signature stays
     bound to exactly the content it came with. The ``index`` of text and
-    thinking deltas is the position of that accumulated part.
+    thinking deltas is the position of that accumulated part. A function call
+    arrives whole, so it starts, streams its arguments and ends at once.
     """
 
     __slots__ = (
         "_blocked",
-        "_events_seen",
         "_finish",
-        "_model",
         "_parts",
         "_response_id",
-        "_started",
-        "_tool_count",
         "_usage",
     )
 
+    not_an_event_stream_hint: ClassVar[str] = "a JSON-array body means the server ignored alt=sse"
+
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._started = False
-        self._events_seen = False
+        super().__init__(model)
         self._response_id: str | None = None
         self._finish: str | None = None
         self._blocked: str | None = None
         self._usage = Usage()
-        self._parts: list[dict[str, Any]] = []
-        self._tool_count = 0
+        self._parts: list[_Part] = []
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        self._events_seen = True
-        data = event.data
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return [Error("server", f"malformed JSON in the stream: {data[:120]!r}")]
-        if not isinstance(chunk, dict):
-            return [Error("server", f"unexpected stream data: {data[:120]!r}")]
-        out: list[StreamEvent] = []
-        if not self._started:
-            self._started = True
-            response_id = chunk.get("responseId")
-            self._response_id = response_id if isinstance(response_id, str) else None
-            out.append(Start(str(chunk.get("modelVersion") or self._model)))
-        if chunk.get("error"):
-            out.append(errors.error_from_payload(chunk, "server"))
-            return out
-        usage = chunk.get("usageMetadata")
+    def start_model(self, payload: dict[str, Any]) -> object:
+        response_id = payload.get("responseId")
+        self._response_id = response_id if isinstance(response_id, str) else None
+        model = payload.get("modelVersion")
+        return str(model) if model else None
+
+    def on_payload(self, event: SSEEvent, payload: dict[str, Any], out: list[StreamEvent]) -> None:
+        if payload.get("error"):
+            out.append(errors.error_from_payload(payload, "server"))
+            return
+        usage = payload.get("usageMetadata")
         if isinstance(usage, dict) and usage:
             self._usage = _usage(usage)
-        feedback = chunk.get("promptFeedback")
+        feedback = payload.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             self._blocked = str(feedback["blockReason"])
-        candidates = chunk.get("candidates")
+        candidates = payload.get("candidates")
         if isinstance(candidates, list):
             for candidate in candidates:
                 if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
                     error = self._candidate(candidate, out)
                     if error is not None:
                         out.append(error)
-                        return out
-        return out
+                        return
 
     def _candidate(self, candidate: dict[str, Any], out: list[StreamEvent]) -> Error | None:
         content = candidate.get("content")
@@ -446,22 +463,17 @@ class GeminiNormalizer(Normalizer):
         text = part.get("text")
         if not isinstance(text, str):
             # inlineData, executableCode, ...: nothing to show, but replayed as is.
-            self._parts.append(dict(part))
+            self._parts.append(_Part(dict(part), None))
             return
         thought = part.get("thought") is True
         if not text and not signature:
             return
         last = self._parts[-1] if self._parts else None
-        if (
-            last is not None
-            and not signature
-            and isinstance(last.get("text"), str)
-            and "thoughtSignature" not in last
-            and (last.get("thought") is True) == thought
-        ):
-            last["text"] += text
+        if last is not None and not signature and last.merges(thought):
+            assert last.texts is not None
+            last.texts.append(text)
         else:
-            self._parts.append(dict(part))
+            self._parts.append(_Part(dict(part), text))
         if text:
             index = len(self._parts) - 1
             out.append(ThinkingDelta(index, text) if thought else TextDelta(index, text))
@@ -469,8 +481,7 @@ class GeminiNormalizer(Normalizer):
     def _function_call(
         self, part: dict[str, Any], call: dict[str, Any], out: list[StreamEvent]
     ) -> None:
-        ordinal = self._tool_count
-        self._tool_count += 1
+        ordinal = self.tools.count
         call_id = call.get("id")
         if not isinstance(call_id, str) or not call_id:
             call_id = f"{self._id_prefix()}_{ordinal}"
@@ -480,10 +491,11 @@ class GeminiNormalizer(Normalizer):
         name = str(call.get("name") or "")
         stored = dict(part)
         stored["functionCall"] = {**call, "name": name, "args": args, "id": call_id}
-        self._parts.append(stored)
-        out.append(ToolCallStart(ordinal, call_id, name))
-        out.append(ToolCallDelta(ordinal, json.dumps(args, ensure_ascii=False)))
-        out.append(ToolCallDone(ordinal))
+        self._parts.append(_Part(stored, None))
+        key = ("call", ordinal)
+        self.tools.start(key, call_id, name, out)
+        self.tools.delta(key, json.dumps(args, ensure_ascii=False), out)
+        self.tools.end(key, out)
 
     def _id_prefix(self) -> str:
         if self._response_id is None:
@@ -501,15 +513,15 @@ class GeminiNormalizer(Normalizer):
             finish = _FINISH.get(self._finish, "unknown")
             if self._finish.startswith("IMAGE_") and finish == "unknown":
                 finish = "content_filter"
-        if finish == "stop" and self._tool_count:
+        if finish == "stop" and self.tools.count:
             finish = "tool_use"
         data: dict[str, Any] = {
             # Unsigned thought summaries are not needed on the next turn; signed
             # parts (of any kind) must go back exactly as they came.
             "parts": [
-                part
+                part.build()
                 for part in self._parts
-                if part.get("thought") is not True or "thoughtSignature" in part
+                if not part.thought or "thoughtSignature" in part.native
             ]
         }
         if self._response_id:
@@ -520,22 +532,10 @@ class GeminiNormalizer(Normalizer):
             data["block_reason"] = self._blocked
         return Done(finish, self._usage, data)
 
-    def finish(self, unterminated: bool) -> list[StreamEvent]:
+    def done_at_eof(self) -> list[StreamEvent] | None:
         # Gemini has no terminator event: the body simply ends. Once a
         # finishReason (or a prompt block) arrived, everything the model sent is
-        # here, so EOF is a normal end. Before that, the answer was cut off: a
-        # network failure (what was delivered stays delivered). An unterminated
-        # tail is ignored as the SDKs do; it cannot hold anything we still need.
+        # here, so EOF is a normal end. Before that, the answer was cut off.
         if self._finish is not None or self._blocked is not None:
             return [self._done()]
-        if not self._events_seen and unterminated:
-            # Bytes arrived but no SSE event at all: not an SSE body. Without
-            # alt=sse Gemini streams a JSON array, which this client never asks for.
-            return [
-                Error(
-                    "server",
-                    "the response was not an SSE stream (no 'data:' events); "
-                    "a JSON-array body means the server ignored alt=sse",
-                )
-            ]
-        return [Error("network", "the stream ended before the model finished")]
+        return None

@@ -2,9 +2,10 @@
 
 Connections are pooled and reused across turns. Proxies come from the
 environment (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) through httpx's
-``trust_env``. Timeouts are per request: a connect timeout and an *idle read*
-timeout, which bounds the silence between two chunks rather than the whole
-answer (a long answer may legitimately stream for minutes).
+``trust_env``. Timeouts are per request: a connect timeout and an *idle*
+timeout, which bounds the wait for the headers and between two complete
+events rather than the whole answer (a long answer may legitimately stream
+for minutes); ``HttpProvider`` enforces the event part, httpx the bytes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,22 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
+
 
 @dataclass(slots=True)
 class ProviderOptions:
-    """Where and how to reach a provider; built from the config by the caller."""
+    """Where and how to reach a provider; built from the config by the caller.
+
+    ``read_timeout`` is the idle timeout: the longest wait for the response
+    headers and then for each next *complete* SSE event (bytes that never
+    finish an event do not count). A stall before any content is retried at
+    most ``stall_retries`` times (and never more than ``max_retries`` in all),
+    so with the defaults a server that answers and then sends nothing fails
+    after one ``read_timeout`` (2 minutes), not after every retry has waited
+    as long. ``max_event_bytes`` caps one SSE event; a
+    larger one ends the stream with a ``server`` error.
+    """
 
     base_url: str
     api_key: str | None = None
@@ -30,6 +43,8 @@ class ProviderOptions:
     max_retries: int = 4
     retry_base_delay: float = 1.0
     retry_max_delay: float = 30.0
+    stall_retries: int = 0
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(

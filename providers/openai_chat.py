@@ -9,24 +9,20 @@ the stream; some servers end tool-call answers with ``finish_reason: "stop"``.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
-from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.base import HttpProvider
 from ikigai.providers.errors import error_from_payload
 from ikigai.providers.events import (
     Done,
-    Error,
     FinishReason,
-    Start,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolCallStart,
     Usage,
 )
+from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
+from ikigai.providers.openai_models import model_spec, reasoning_effort
 from ikigai.providers.request import (
     Message,
     Request,
@@ -43,14 +39,6 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_use",
     "content_filter": "content_filter",
 }
-
-_EFFORT = {"min": "minimal", "low": "low", "med": "medium", "high": "high"}
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-
-
-def takes_reasoning_effort(model: str) -> bool:
-    """Whether an OpenAI model accepts ``reasoning_effort`` (the o-series and gpt-5)."""
-    return model.startswith(_REASONING_PREFIXES)
 
 
 class OpenAIChatProvider(HttpProvider):
@@ -90,8 +78,10 @@ class OpenAIChatProvider(HttpProvider):
             ]
             if not request.allow_tool_calls:
                 body["tool_choice"] = "none"
-        if request.thinking and takes_reasoning_effort(request.model):
-            body["reasoning_effort"] = _EFFORT[request.thinking]
+        if request.thinking:
+            effort = reasoning_effort(model_spec(request.model), request.thinking)
+            if effort is not None:
+                body["reasoning_effort"] = effort
         if request.max_output_tokens:
             key = "max_completion_tokens" if self._is_openai() else "max_tokens"
             body[key] = request.max_output_tokens
@@ -137,74 +127,61 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
-    prompt = int(raw.get("prompt_tokens") or 0)
-    completion = int(raw.get("completion_tokens") or 0)
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
-    cached = prompt_details.get("cached_tokens") or raw.get("prompt_cache_hit_tokens") or 0
+    prompt = token_count(raw.get("prompt_tokens"))
+    completion = token_count(raw.get("completion_tokens"))
+    prompt_details = raw.get("prompt_tokens_details")
+    completion_details = raw.get("completion_tokens_details")
+    cached = token_count(raw.get("prompt_cache_hit_tokens"))
+    if isinstance(prompt_details, dict):
+        cached = token_count(prompt_details.get("cached_tokens")) or cached
+    thinking = 0
+    if isinstance(completion_details, dict):
+        thinking = token_count(completion_details.get("reasoning_tokens"))
     return Usage(
         input_tokens=prompt,
         output_tokens=completion,
-        thinking_tokens=int(completion_details.get("reasoning_tokens") or 0),
-        cached_tokens=int(cached),
-        total_tokens=int(raw.get("total_tokens") or prompt + completion),
+        thinking_tokens=thinking,
+        cached_tokens=cached,
+        total_tokens=token_count(raw.get("total_tokens")) or prompt + completion,
     )
 
 
-class ChatNormalizer(Normalizer):
-    """Chat Completions chunks to normalized events."""
+class ChatNormalizer(JsonNormalizer):
+    """Chat Completions chunks to normalized events.
 
-    __slots__ = (
-        "_ended",
-        "_finish",
-        "_model",
-        "_open_calls",
-        "_refused",
-        "_response_id",
-        "_started",
-        "_tool_count",
-        "_usage",
-    )
+    A tool call starts with the first chunk for a new wire ``index`` that
+    carries its id or name; a chunk for an index that never started that way
+    is an orphan delta and is dropped (the shared rule of ``ToolCalls``).
+    """
+
+    __slots__ = ("_finish", "_refused", "_response_id", "_usage")
+
+    sentinel: ClassVar[str | None] = "[DONE]"
 
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._started = False
+        super().__init__(model)
         self._finish: str | None = None
         self._usage = Usage()
-        self._open_calls: list[int] = []
-        self._tool_count = 0
         self._refused = False
         self._response_id: str | None = None
-        self._ended = False
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data
-        if self._ended:
-            return []
-        if data == "[DONE]":
-            self._ended = True
-            return [*self._close_calls(), self._done()]
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            self._ended = True
-            return [Error("server", f"malformed JSON in the stream: {data[:120]!r}")]
-        if not isinstance(chunk, dict):
-            self._ended = True
-            return [Error("server", f"unexpected stream data: {data[:120]!r}")]
-        out: list[StreamEvent] = []
-        if not self._started:
-            self._started = True
-            self._response_id = chunk.get("id")
-            out.append(Start(chunk.get("model") or self._model))
-        if chunk.get("error"):
-            self._ended = True
-            out.append(error_from_payload(chunk))
-            return out
-        usage = chunk.get("usage")
-        if usage:
+    def start_model(self, payload: dict[str, Any]) -> object:
+        response_id = payload.get("id")
+        self._response_id = response_id if isinstance(response_id, str) else None
+        return payload.get("model")
+
+    def on_sentinel(self, out: list[StreamEvent]) -> None:
+        self.tools.end_all(out)
+        out.append(self._done())
+
+    def on_payload(self, event: SSEEvent, payload: dict[str, Any], out: list[StreamEvent]) -> None:
+        if payload.get("error"):
+            out.append(error_from_payload(payload))
+            return
+        usage = payload.get("usage")
+        if isinstance(usage, dict) and usage:
             self._usage = _usage(usage)
-        for choice in chunk.get("choices") or ():
+        for choice in payload.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta")
@@ -212,9 +189,8 @@ class ChatNormalizer(Normalizer):
                 self._delta(delta, out)
             finish = choice.get("finish_reason")
             if finish:
-                self._finish = finish
-                out.extend(self._close_calls())
-        return out
+                self._finish = str(finish)
+                self.tools.end_all(out)
 
     def _delta(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
         thinking = delta.get("reasoning_content") or delta.get("reasoning")
@@ -235,24 +211,17 @@ class ChatNormalizer(Normalizer):
     def _tool_delta(self, call: dict[str, Any], out: list[StreamEvent]) -> None:
         index = call.get("index", 0)
         function = call.get("function") or {}
-        if index not in self._open_calls:
-            self._open_calls.append(index)
-            self._tool_count += 1
-            call_id = call.get("id") or f"call_{index}"
-            out.append(ToolCallStart(index, call_id, function.get("name") or ""))
-        arguments = function.get("arguments")
-        if arguments:
-            out.append(ToolCallDelta(index, arguments))
-
-    def _close_calls(self) -> list[StreamEvent]:
-        done: list[StreamEvent] = [ToolCallDone(index) for index in self._open_calls]
-        self._open_calls = []
-        return done
+        if not self.tools.started(index):
+            call_id, name = call.get("id"), function.get("name")
+            if not call_id and not name:
+                return  # an orphan delta: its call never started
+            self.tools.start(index, call_id, name, out)
+        self.tools.delta(index, function.get("arguments"), out)
 
     def _done(self) -> Done:
         finish: FinishReason
         finish = "unknown" if self._finish is None else _FINISH.get(self._finish, "unknown")
-        if finish == "stop" and self._tool_count:
+        if finish == "stop" and self.tools.count:
             finish = "tool_use"
         if finish == "stop" and self._refused:
             finish = "content_filter"
@@ -263,13 +232,12 @@ class ChatNormalizer(Normalizer):
             data["refusal"] = True
         return Done(finish, self._usage, data)
 
-    def finish(self, unterminated: bool) -> list[StreamEvent]:
+    def done_at_eof(self) -> list[StreamEvent] | None:
         # A stream that delivered its finish reason and then closed without
-        # `[DONE]` is complete: everything the model sent has arrived. Without
-        # a finish reason the answer was cut off, which is a network failure.
-        if self._ended:
-            return []
-        self._ended = True
-        if self._finish is not None:
-            return [*self._close_calls(), self._done()]
-        return [Error("network", "the stream ended before the model finished")]
+        # `[DONE]` is complete: everything the model sent has arrived.
+        if self._finish is None:
+            return None
+        out: list[StreamEvent] = []
+        self.tools.end_all(out)
+        out.append(self._done())
+        return out

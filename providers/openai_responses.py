@@ -15,92 +15,44 @@ The stream has no finish reason of its own: it is derived from the terminal
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from ikigai.providers.base import HttpProvider, Normalizer
+from ikigai.providers.base import HttpProvider
 from ikigai.providers.errors import NON_RETRYABLE_CODES, error_from_payload
 from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
-    Start,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolCallStart,
     Usage,
 )
-from ikigai.providers.models import ModelSpec, lookup
+from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
+from ikigai.providers.openai_models import (
+    DEFAULT_MODEL,
+    MODELS,
+    model_lookup,
+    model_spec,
+    reasoning_effort,
+)
 from ikigai.providers.request import (
     Message,
     Request,
     TextBlock,
-    ThinkingLevel,
     ToolCallBlock,
     ToolResultBlock,
 )
 from ikigai.providers.sse import SSEEvent
 
 PROVIDER_ID = "openai"
-
-# ``thinking`` values of this table:
-#   effort      -> reasoning.effort minimal|low|medium|high
-#   effort-low  -> the lowest effort is "low" (o-series; gpt-5.1 and later reject "minimal")
-#   effort-high -> only "high" is accepted (gpt-5-pro)
-#   none        -> no reasoning parameters at all (sending them is a 400)
-MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("gpt-5", "effort", 128_000),
-    ModelSpec("gpt-5.", "effort-low", 128_000),
-    ModelSpec("gpt-5-pro", "effort-high", 272_000),
-    ModelSpec("gpt-5-chat", "none", 16_384),
-    ModelSpec("gpt-5.1-chat", "none", 16_384),
-    ModelSpec("gpt-5.2-chat", "none", 16_384),
-    ModelSpec("gpt-4.1", "none", 32_768),
-    ModelSpec("gpt-4o", "none", 16_384),
-    ModelSpec("gpt-4", "none", 8_192),
-    ModelSpec("o1", "effort-low", 100_000),
-    ModelSpec("o1-mini", "none", 65_536),
-    ModelSpec("o1-preview", "none", 32_768),
-    ModelSpec("o3", "effort-low", 100_000),
-    ModelSpec("o4-mini", "effort-low", 100_000),
-    ModelSpec("codex-mini", "effort-low", 100_000),
-)
-
-# Unknown models get no reasoning parameters: a request without them works on
-# every model, while reasoning parameters on a model without reasoning are a 400.
-DEFAULT_MODEL = ModelSpec("", "none", 16_384)
-
-_EFFORT: dict[ThinkingLevel, str] = {
-    "min": "minimal",
-    "low": "low",
-    "med": "medium",
-    "high": "high",
-}
+__all__ = ["DEFAULT_MODEL", "MODELS", "OpenAIResponsesProvider", "ResponsesNormalizer"]
 
 _INCOMPLETE: dict[str, FinishReason] = {
     "max_output_tokens": "length",
     "content_filter": "content_filter",
 }
-
-
-def model_spec(model: str) -> ModelSpec:
-    """The table row for ``model`` (the default row when it is unknown)."""
-    return lookup(MODELS, model, DEFAULT_MODEL, PROVIDER_ID).spec
-
-
-def reasoning_effort(spec: ModelSpec, level: ThinkingLevel) -> str | None:
-    """The ``reasoning.effort`` value for a thinking level, or None for no reasoning."""
-    if spec.thinking == "none":
-        return None
-    if spec.thinking == "effort-high":
-        return "high"
-    if spec.thinking == "effort-low" and level == "min":
-        return "low"
-    return _EFFORT[level]
 
 
 def is_summary_refusal(error: Error) -> bool:
@@ -134,7 +86,7 @@ class OpenAIResponsesProvider(HttpProvider):
         return {"authorization": f"Bearer {key}"} if key else {}
 
     def model_warning(self, model: str) -> str | None:
-        return lookup(MODELS, model, DEFAULT_MODEL, PROVIDER_ID).warning
+        return model_lookup(model, PROVIDER_ID).warning
 
     def _account(self) -> tuple[str, str]:
         # Verification is a property of the organization, which the key names;
@@ -290,63 +242,54 @@ def _assistant_items(message: Message) -> list[dict[str, Any]]:
 # -- stream normalization --------------------------------------------------------------------
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def usage_from(raw: object) -> Usage:
     """A ``Usage`` from a Responses ``usage`` object (zeros when absent)."""
     if not isinstance(raw, Mapping):
         return Usage()
-    input_tokens = _int(raw.get("input_tokens"))
-    output_tokens = _int(raw.get("output_tokens"))
+    input_tokens = token_count(raw.get("input_tokens"))
+    output_tokens = token_count(raw.get("output_tokens"))
     input_details = raw.get("input_tokens_details")
     output_details = raw.get("output_tokens_details")
-    cached = _int(input_details.get("cached_tokens")) if isinstance(input_details, Mapping) else 0
+    cached = (
+        token_count(input_details.get("cached_tokens")) if isinstance(input_details, Mapping) else 0
+    )
     reasoning = (
-        _int(output_details.get("reasoning_tokens")) if isinstance(output_details, Mapping) else 0
+        token_count(output_details.get("reasoning_tokens"))
+        if isinstance(output_details, Mapping)
+        else 0
     )
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         thinking_tokens=reasoning,
         cached_tokens=cached,
-        total_tokens=_int(raw.get("total_tokens")) or input_tokens + output_tokens,
+        total_tokens=token_count(raw.get("total_tokens")) or input_tokens + output_tokens,
     )
 
 
-class _ToolCall:
-    __slots__ = ("done", "ordinal", "streamed")
-
-    def __init__(self, ordinal: int) -> None:
-        self.ordinal = ordinal
-        self.streamed = False
-        self.done = False
+def _int(value: object) -> int:
+    return value if type(value) is int else 0
 
 
-class ResponsesNormalizer(Normalizer):
+class ResponsesNormalizer(JsonNormalizer):
     """Responses API stream events to normalized events.
 
     Events are dispatched on the JSON ``type`` (the SSE ``event:`` name only as
     a fallback); ``sequence_number`` is not needed and may be absent (2025-03
-    recordings). Unknown event types are ignored.
+    recordings). Unknown event types are ignored. Tool calls are keyed by
+    their ``output_index``.
     """
 
     __slots__ = (
-        "_calls",
         "_final_errors",
         "_items",
-        "_model",
         "_refused",
-        "_started",
         "_text_streamed",
         "_thinking_key",
     )
 
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._started = False
-        self._calls: dict[int, _ToolCall] = {}  # by output_index
+        super().__init__(model)
         self._items: dict[int, dict[str, Any]] = {}  # finished items by output_index
         self._text_streamed: set[tuple[int, int]] = set()
         self._thinking_key: tuple[str, int, int] | None = None
@@ -357,8 +300,7 @@ class ResponsesNormalizer(Normalizer):
         """False for an error this stream reported with a code retrying cannot fix.
 
         ``insufficient_quota`` arrives as a 429-like rate limit, but waiting does
-        not help. None leaves the decision to the error category. (Hook for the
-        shared retry logic; see the module's report.)
+        not help. None leaves the decision to the error category.
         """
         return False if any(e is error for e in self._final_errors) else None
 
@@ -370,24 +312,14 @@ class ResponsesNormalizer(Normalizer):
             self._final_errors.append(error)
         return error
 
-    def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            return [Error("server", f"malformed JSON in the stream: {event.data[:120]!r}")]
-        if not isinstance(data, dict):
-            return [Error("server", f"unexpected stream data: {event.data[:120]!r}")]
-        kind = data.get("type") or event.event
-        out: list[StreamEvent] = []
-        if not self._started:
-            self._started = True
-            response = data.get("response")
-            model = response.get("model") if isinstance(response, dict) else None
-            out.append(Start(model if isinstance(model, str) and model else self._model))
-        handler = _HANDLERS.get(kind)
+    def start_model(self, payload: dict[str, Any]) -> object:
+        response = payload.get("response")
+        return response.get("model") if isinstance(response, dict) else None
+
+    def on_payload(self, event: SSEEvent, payload: dict[str, Any], out: list[StreamEvent]) -> None:
+        handler = _HANDLERS.get(payload.get("type") or event.event)
         if handler is not None:
-            handler(self, data, out)
-        return out
+            handler(self, payload, out)
 
     # -- content ---------------------------------------------------------------------------
 
@@ -439,43 +371,22 @@ class ResponsesNormalizer(Normalizer):
         if isinstance(item, dict) and item.get("type") == "function_call":
             self._start_call(_int(data.get("output_index")), item, out)
 
-    def _start_call(
-        self, output_index: int, item: dict[str, Any], out: list[StreamEvent]
-    ) -> _ToolCall:
-        call = self._calls.get(output_index)
-        if call is not None:
-            return call
-        call = _ToolCall(len(self._calls))
-        self._calls[output_index] = call
-        call_id = item.get("call_id") or item.get("id") or f"call_{call.ordinal}"
-        out.append(ToolCallStart(call.ordinal, str(call_id), str(item.get("name") or "")))
-        arguments = item.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            call.streamed = True
-            out.append(ToolCallDelta(call.ordinal, arguments))
-        return call
+    def _start_call(self, output_index: int, item: dict[str, Any], out: list[StreamEvent]) -> None:
+        call_id = item.get("call_id") or item.get("id")
+        if self.tools.start(output_index, call_id, item.get("name"), out):
+            self.tools.delta(output_index, item.get("arguments"), out)
 
     def _on_arguments_delta(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
-        call = self._calls.get(_int(data.get("output_index")))
-        delta = data.get("delta")
-        if call is None or call.done or not isinstance(delta, str) or not delta:
-            return
-        call.streamed = True
-        out.append(ToolCallDelta(call.ordinal, delta))
+        self.tools.delta(_int(data.get("output_index")), data.get("delta"), out)
 
     def _on_arguments_done(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
-        call = self._calls.get(_int(data.get("output_index")))
-        if call is not None:
-            self._finish_call(call, data.get("arguments"), out)
+        self._finish_call(_int(data.get("output_index")), data.get("arguments"), out)
 
-    def _finish_call(self, call: _ToolCall, arguments: object, out: list[StreamEvent]) -> None:
-        if call.done:
-            return
-        if not call.streamed and isinstance(arguments, str) and arguments:
-            call.streamed = True
-            out.append(ToolCallDelta(call.ordinal, arguments))
-        call.done = True
-        out.append(ToolCallDone(call.ordinal))
+    def _finish_call(self, output_index: int, arguments: object, out: list[StreamEvent]) -> None:
+        if not self.tools.has_arguments(output_index):
+            # Servers that send the arguments only when they are complete.
+            self.tools.delta(output_index, arguments, out)
+        self.tools.end(output_index, out)
 
     def _on_item_done(self, data: dict[str, Any], out: list[StreamEvent]) -> None:
         item = data.get("item")
@@ -486,14 +397,8 @@ class ResponsesNormalizer(Normalizer):
         # encrypted_content and summary of a reasoning item.
         self._items[output_index] = item
         if item.get("type") == "function_call":
-            call = self._start_call(output_index, item, out)
-            self._finish_call(call, item.get("arguments"), out)
-
-    def _close_calls(self, out: list[StreamEvent]) -> None:
-        for call in self._calls.values():
-            if not call.done:
-                call.done = True
-                out.append(ToolCallDone(call.ordinal))
+            self._start_call(output_index, item, out)
+            self._finish_call(output_index, item.get("arguments"), out)
 
     # -- terminal events -------------------------------------------------------------------
 
@@ -508,11 +413,11 @@ class ResponsesNormalizer(Normalizer):
             finish = _INCOMPLETE.get(str(reason), "unknown")
         elif self._refused:
             finish = "content_filter"
-        elif self._calls or _has_function_call(response.get("output")):
+        elif self.tools.count or _has_function_call(response.get("output")):
             finish = "tool_use"
         else:
             finish = "stop"
-        self._close_calls(out)
+        self.tools.end_all(out)
         out.append(Done(finish, usage_from(response.get("usage")), self._provider_data(response)))
 
     def _provider_data(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -548,19 +453,15 @@ class ResponsesNormalizer(Normalizer):
             payload = {"error": {k: data.get(k) for k in ("code", "message", "param")}}
         out.append(self._error(payload))
 
-    def finish(self, unterminated: bool) -> list[StreamEvent]:
+    def done_at_eof(self) -> list[StreamEvent] | None:
         # Every terminal event (completed/incomplete/failed/error) returns from
         # `feed`, so reaching here means the body ended before the response did.
         # In this API the finish reason and usage only arrive *in* the terminal
         # event: unlike Chat Completions there is no earlier stop reason that
         # would make a missing terminator harmless. An unterminated trailing
-        # event (no final blank line) is not dispatched, as the official SDKs do
-        # not dispatch it either; so the answer is reported as cut off, and the
-        # text already delivered stays delivered.
-        out: list[StreamEvent] = []
-        self._close_calls(out)
-        out.append(Error("network", "the stream ended before the response was complete"))
-        return out
+        # event is not dispatched, as the official SDKs do not dispatch it
+        # either; so the answer is cut off, and what was delivered stays.
+        return None
 
 
 def _has_function_call(output: object) -> bool:

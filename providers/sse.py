@@ -10,6 +10,17 @@ Work is linear in the input, however long one event grows.
 At end of stream, an event without its final blank line is *not* dispatched,
 as the specification and the official SDKs do. ``pending`` tells a caller that
 such a tail existed, so a provider can decide what an unterminated stream means.
+
+One event is capped (``max_event_bytes``: its data values plus any unfinished
+line): a server that sends an endless line or an endless event makes ``feed``
+raise ``EventTooLarge`` once the event passes the cap, and the decoder never
+holds more than the cap plus the chunk being fed. Without the cap one 100 MB
+line cost almost 1 GB of memory (the line, its decoded copy, the joined data,
+the parsed JSON).
+
+Hand-written rather than a library's: httpx-sse reads httpx's decoded lines,
+which split on U+2028 and the other Unicode line breaks (so a JSON string
+holding one is cut in two), and neither it nor sseclient caps an event.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from dataclasses import dataclass
 _LF = 0x0A
 _CR = 0x0D
 _BOM = "\ufeff"
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +43,45 @@ class SSEEvent:
     retry: int | None = None
 
 
+class EventTooLarge(Exception):
+    """One event grew past the decoder's cap; ``events`` were completed before it."""
+
+    def __init__(self, limit: int, events: list[SSEEvent]) -> None:
+        super().__init__(f"an event of the stream is larger than {limit:,} bytes")
+        self.limit = limit
+        self.events = events
+
+
 class SSEDecoder:
-    """Feed bytes with ``feed``; it returns the events completed by them."""
+    """Feed bytes with ``feed``; it returns the events completed by them.
+
+    ``max_event_bytes`` caps one event (its data values and any unfinished
+    line); past it ``feed`` raises ``EventTooLarge`` and the decoder accepts
+    nothing more. ``peak_buffered`` is the most it ever held for one event.
+    """
 
     __slots__ = (
         "_data",
         "_event",
+        "_event_bytes",
         "_has_fields",
         "_last_id",
         "_partial",
+        "_partial_bytes",
         "_retry",
         "_skip_lf",
         "_started",
+        "failed",
+        "max_event_bytes",
+        "peak_buffered",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
+        self.peak_buffered = 0
+        self.failed = False
+        self._partial_bytes = 0
+        self._event_bytes = 0
         self._partial: list[bytes] = []
         self._skip_lf = False
         self._started = False
@@ -60,8 +96,19 @@ class SSEDecoder:
         """True when bytes or fields of an undispatched event are buffered."""
         return self._has_fields or any(self._partial)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the event being received (its lines so far)."""
+        return self._partial_bytes + self._event_bytes
+
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Consume ``chunk`` and return the events it completed, in order."""
+        """Consume ``chunk`` and return the events it completed, in order.
+
+        Raises ``EventTooLarge`` (holding the events completed before it) when
+        an event passes ``max_event_bytes``.
+        """
+        if self.failed:
+            return []
         if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[0] == _LF:
@@ -70,7 +117,11 @@ class SSEDecoder:
             return []
         last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if last < 0:
+            if self._partial_bytes + self._event_bytes + len(chunk) > self.max_event_bytes:
+                self._overflow([])
             self._partial.append(chunk)
+            self._partial_bytes += len(chunk)
+            self._note_peak()
             return []
         if self._partial:
             self._partial.append(chunk[: last + 1])
@@ -78,13 +129,31 @@ class SSEDecoder:
             self._partial = []
         else:
             complete = chunk[: last + 1]
+        self._partial_bytes = 0
         rest = chunk[last + 1 :]
         if rest:
             self._partial.append(rest)
+            self._partial_bytes = len(rest)
         elif chunk[last] == _CR:
             # A CR at the very end may be the first half of a CRLF.
             self._skip_lf = True
-        return self._lines(complete.splitlines())
+        events = self._lines(complete.splitlines())
+        if self._partial_bytes + self._event_bytes > self.max_event_bytes:
+            self._overflow(events)
+        self._note_peak()
+        return events
+
+    def _note_peak(self) -> None:
+        held = self._partial_bytes + self._event_bytes
+        if held > self.peak_buffered:
+            self.peak_buffered = held
+
+    def _overflow(self, events: list[SSEEvent]) -> None:
+        self._note_peak()
+        self.failed = True
+        self._partial, self._data = [], []
+        self._partial_bytes = self._event_bytes = 0
+        raise EventTooLarge(self.max_event_bytes, events)
 
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
@@ -92,14 +161,18 @@ class SSEDecoder:
         for raw in lines:
             if not raw:
                 if self._has_fields:
+                    if self._event_bytes > self.max_event_bytes:
+                        self._overflow(events)
                     event = self._dispatch()
                     data = self._data
                     if event is not None:
                         events.append(event)
+                self._event_bytes = 0
                 continue
             if raw[:6] == b"data: " and self._started:
                 # The common case, kept short: one data line with the usual space.
                 data.append(raw[6:].decode("utf-8", "replace"))
+                self._event_bytes += len(raw) - 6
                 self._has_fields = True
                 continue
             line = raw.decode("utf-8", "replace")
@@ -120,6 +193,7 @@ class SSEDecoder:
     def _field(self, name: str, value: str) -> None:
         if name == "data":
             self._data.append(value)
+            self._event_bytes += len(value)
             self._has_fields = True
         elif name == "event":
             self._event = value

@@ -72,6 +72,11 @@ def parse_sse(body: bytes) -> list[tuple[str | None, str]]:
     return events
 
 
+def parse_sse_blocks(body: bytes) -> list[bytes]:
+    """The raw bytes of each event, separator included."""
+    return [block + b"\n\n" for block in body.split(b"\n\n")[:-1]]
+
+
 def payloads(body: bytes) -> list[Any]:
     """The JSON data of every event (``[DONE]`` kept as the string)."""
     return [data if data == "[DONE]" else json.loads(data) for _, data in parse_sse(body)]
@@ -399,6 +404,29 @@ async def test_stall_then_continues_normally(fake_server: FakeServer) -> None:
     events = payloads(response.content)
     assert len(events) == total
     assert events[-1]["type"] == "message_stop"
+
+
+async def test_drip_sends_the_rest_one_byte_at_a_time(fake_server: FakeServer) -> None:
+    def same_ids(body: bytes) -> bytes:
+        return re.sub(rb"fake\d{6}", b"fakeN", body)
+
+    fake_server.enqueue(Reply([Text("drip")], usage=USAGE, model="m-1"))
+    normal = same_ids((await post(url_for(fake_server, "anthropic"))).content)
+    head = len(b"".join(parse_sse_blocks(normal)[:2]))
+    fake_server.enqueue(
+        Reply([Text("drip")], usage=USAGE, model="m-1", fault=Fault("drip", 2, seconds=0.002))
+    )
+    chunks: list[bytes] = []
+    async with (
+        httpx.AsyncClient(trust_env=False, timeout=5.0) as client,
+        client.stream("POST", url_for(fake_server, "anthropic"), json={}) as response,
+    ):
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+    assert same_ids(b"".join(chunks)) == normal
+    # The first two events went out in one write, the rest in single bytes: even
+    # if some reached the client together, far more pieces than writes arrived.
+    assert len(chunks) > (len(normal) - head) // 4
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

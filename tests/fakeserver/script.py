@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 FinishName = Literal["stop", "length", "tool_use", "content_filter"]
-FaultKind = Literal["reset", "cut", "malformed", "stall", "error_event"]
+FaultKind = Literal["reset", "cut", "malformed", "stall", "drip", "error_event"]
 
 FINISH_NAMES: tuple[FinishName, ...] = ("stop", "length", "tool_use", "content_filter")
-FAULT_KINDS: tuple[FaultKind, ...] = ("reset", "cut", "malformed", "stall", "error_event")
+FAULT_KINDS: tuple[FaultKind, ...] = ("reset", "cut", "malformed", "stall", "drip", "error_event")
 USAGE_KEYS: tuple[str, ...] = ("input_tokens", "output_tokens", "thinking_tokens", "cached_tokens")
 
 
@@ -100,6 +100,8 @@ class Fault:
       (``after_events`` is capped at the number of events before it);
     * ``malformed``: one event whose data is broken JSON, then the rest normally;
     * ``stall``: ``seconds`` of silence, then the rest normally;
+    * ``drip``: the rest one byte at a time, ``seconds`` apart (a server that
+      keeps the connection busy without ever finishing an event in time);
     * ``error_event``: the vendor's mid-stream error event, then the connection
       closes. ``error`` replaces the vendor's inner error object.
     """

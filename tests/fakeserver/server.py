@@ -80,6 +80,8 @@ class _Plan:
 
     groups: list[list[bytes]] = field(default_factory=list)
     stall: float = 0.0
+    drip: float | None = None
+    """Seconds between single bytes of the groups after the first (None: no drip)."""
     reset: bool = False
 
 
@@ -110,6 +112,8 @@ def _plan(renderer: Renderer, reply: Reply) -> _Plan:
         return _Plan([[*events[:n], renderer.malformed_event(), *events[n:]]])
     if fault.kind == "stall":
         return _Plan([events[:n], events[n:]], stall=fault.seconds)
+    if fault.kind == "drip":
+        return _Plan([events[:n], events[n:]], drip=fault.seconds)
     sent = min(n, len(events))
     return _Plan([[*events[:sent], *renderer.error_events(fault.error, sent)]])
 
@@ -290,6 +294,11 @@ class FakeServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The server is stopping (a stalled or dripping reply was cut
+            # short). Ending quietly keeps asyncio's stream callback, which
+            # asks the task for its exception, from logging a traceback.
+            pass
         except Exception:
             self.errors.append(traceback.format_exc())
             traceback.print_exc(file=sys.stderr)
@@ -451,7 +460,11 @@ class FakeServer:
         for number, group in enumerate(plan.groups):
             if number:
                 await asyncio.sleep(plan.stall)
-            if reply.event_delay > 0:
+            if number and plan.drip is not None:
+                for byte in b"".join(group):
+                    await asyncio.sleep(plan.drip)
+                    await self._write(writer, bytes([byte]), None)
+            elif reply.event_delay > 0:
                 for event in group:
                     await asyncio.sleep(reply.event_delay)
                     await self._write(writer, event, reply.split)

@@ -109,3 +109,9 @@ def test_exceptions() -> None:
     assert error_from_exception(httpx.ConnectError("refused")).category == "network"
     assert error_from_exception(httpx.UnsupportedProtocol("ftp")).category == "invalid_arg"
     assert "http://x/y" in error_from_exception(httpx.ReadError("boom"), "http://x/y").message
+
+
+def test_deeply_nested_error_bodies_do_not_raise() -> None:
+    error = error_from_http(500, {}, b"[" * 200_000)
+    assert error.category == "server" and error.message.startswith("HTTP 500: [[[")
+    assert is_retryable(error, {}, b"[" * 200_000)

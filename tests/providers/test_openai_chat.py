@@ -1,14 +1,17 @@
-"""The openai-chat provider: golden recordings, chunking, serialization, faults, retries."""
+"""The openai-chat provider: golden recordings, compatible servers' quirks, serialization.
+
+What every provider must do (order, ordinals, faults, retries, statuses,
+chunking) is in test_contract.py; this file keeps what is particular to Chat
+Completions and the servers that speak it.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from ikigai.providers.events import (
     Done,
@@ -26,6 +29,7 @@ from ikigai.providers.events import (
 )
 from ikigai.providers.http import ProviderOptions
 from ikigai.providers.openai_chat import ChatNormalizer, OpenAIChatProvider
+from ikigai.providers.openai_responses import OpenAIResponsesProvider
 from ikigai.providers.request import (
     Message,
     Request,
@@ -35,7 +39,7 @@ from ikigai.providers.request import (
     ToolSpec,
 )
 from ikigai.providers.sse import SSEDecoder
-from tests.fakeserver import FakeServer, Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
+from tests.fakeserver import FakeServer, Reply, Text, Thinking, ToolCall, http_error
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "openai-chat"
 RECORDINGS = sorted(FIXTURES.glob("*.sse"))
@@ -152,25 +156,6 @@ def test_recorded_finish_reasons_and_specifics() -> None:
     assert (start.id, start.name) == ("call_4XzlGBLtUe9dy3GVNV4jhq7h", "get_weather")
 
 
-@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
-async def test_recording_over_a_real_socket(fake_server: FakeServer, path: Path) -> None:
-    data = await asyncio.to_thread(path.read_bytes)
-    fake_server.enqueue(Raw(data, chunk_sizes=[7, 1, 300, 2, 50]))
-    events = await collect(provider_for(fake_server), simple_request())
-    assert events == normalize([data])
-
-
-@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_any_chunking_of_a_recording_gives_the_same_events(path: Path, data: st.DataObject) -> None:
-    body = path.read_bytes()
-    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=40))
-    points = sorted(set(cuts))
-    chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
-    assert normalize(chunks) == normalize([body])
-
-
 # -- stream details ----------------------------------------------------------------------------
 
 
@@ -210,22 +195,11 @@ def test_stream_cut_after_finish_reason_is_complete() -> None:
     assert isinstance(events[-1], Done) and events[-1].finish_reason == "stop"
 
 
-def test_stream_cut_before_finish_reason_is_network_error() -> None:
-    events = normalize([sse(chunk({"content": "half"}))])
-    assert text_of(events) == "half"
-    assert isinstance(events[-1], Error) and events[-1].category == "network"
-
-
 def test_tool_calls_finishing_with_stop_are_tool_use() -> None:
     call = {"index": 0, "id": "t1", "type": "function", "function": {"name": "f", "arguments": ""}}
     events = normalize([sse(chunk({"tool_calls": [call]}), chunk({}, "stop"), "[DONE]")])
     assert events[-1].finish_reason == "tool_use"  # type: ignore[union-attr]
     assert ToolCallDone(0) in events
-
-
-def test_malformed_json_is_a_server_error() -> None:
-    events = normalize([sse(chunk({"content": "a"}), "{oops", "[DONE]")])
-    assert isinstance(events[2], Error) and events[2].category == "server"
 
 
 # -- serialization -----------------------------------------------------------------------------
@@ -278,7 +252,33 @@ def test_reasoning_effort_only_for_reasoning_models() -> None:
     assert "reasoning_effort" not in plain
 
 
-# -- over the socket: scripted replies, faults, retries ---------------------------------------
+@pytest.mark.parametrize(
+    ("model", "level", "effort"),
+    [
+        ("gpt-5", "min", "minimal"),
+        ("gpt-5-mini", "med", "medium"),
+        ("gpt-5.1", "min", "low"),  # 'minimal' is not supported with the 'gpt-5.1' model
+        ("gpt-5.2", "high", "high"),
+        ("gpt-5-pro", "low", "high"),  # only high
+        ("o4-mini", "min", "low"),
+        ("gpt-5-chat-latest", "high", None),  # no reasoning parameter at all
+        ("gpt-5.1-chat-latest", "med", None),
+        ("o1-mini", "high", None),
+        ("gpt-4.1", "high", None),
+    ],
+)
+def test_reasoning_effort_follows_the_shared_openai_table(
+    model: str, level: Any, effort: str | None
+) -> None:
+    """The same table as the Responses provider: both send the same effort per model."""
+    chat = OpenAIChatProvider(ProviderOptions(base_url="https://api.openai.com/v1"))
+    responses = OpenAIResponsesProvider(ProviderOptions(base_url="https://api.openai.com/v1"))
+    request = Request(model=model, messages=[], thinking=level)
+    assert chat.body(request).get("reasoning_effort") == effort
+    assert responses.body(request).get("reasoning", {}).get("effort") == effort
+
+
+# -- over the socket: scripted replies, retry details -------------------------------------------
 
 
 async def test_scripted_reply_with_thinking_and_tool_call(fake_server: FakeServer) -> None:
@@ -300,35 +300,6 @@ async def test_scripted_reply_with_thinking_and_tool_call(fake_server: FakeServe
     sent = fake_server.requests[0]
     assert sent.headers["authorization"] == "Bearer test-key"
     assert sent.json["messages"] == [{"role": "user", "content": "hi"}]
-
-
-@pytest.mark.parametrize(
-    ("status", "category"),
-    [(400, "invalid_arg"), (401, "auth"), (403, "auth"), (404, "not_found")],
-)
-async def test_client_errors_are_not_retried(
-    fake_server: FakeServer, status: int, category: str
-) -> None:
-    fake_server.enqueue(http_error(status))
-    events = await collect(provider_for(fake_server), simple_request())
-    assert [type(e) for e in events] == [Start, Error]
-    assert events[-1].category == category  # type: ignore[union-attr]
-    assert events[-1].http_status == status  # type: ignore[union-attr]
-    assert len(fake_server.requests) == 1
-
-
-@pytest.mark.parametrize("status", [429, 500, 503, 529])
-async def test_retryable_statuses_are_retried_then_succeed(
-    fake_server: FakeServer, status: int
-) -> None:
-    fake_server.enqueue(http_error(status), Reply(steps=[Text("recovered")]))
-    events = await collect(provider_for(fake_server), simple_request())
-    retry = events[0]
-    assert isinstance(retry, Retry)
-    assert (retry.attempt, retry.max_attempts, retry.http_status) == (1, 4, status)
-    assert isinstance(events[1], Start)
-    assert text_of(events) == "recovered"
-    assert isinstance(events[-1], Done)
 
 
 async def test_retry_after_header_is_honoured_and_reported(fake_server: FakeServer) -> None:
@@ -370,64 +341,3 @@ async def test_vendor_error_bodies(fake_server: FakeServer) -> None:
     error = (await collect(provider_for(fake_server), simple_request()))[-1]
     assert isinstance(error, Error) and error.category == "invalid_arg"
     assert "does not support 'developer'" in error.message
-
-
-async def test_connection_reset_before_content_is_retried(fake_server: FakeServer) -> None:
-    fake_server.enqueue(
-        Reply(steps=[Text("never")], fault=Fault("reset", after_events=0)),
-        Reply(steps=[Text("second try")]),
-    )
-    events = await collect(provider_for(fake_server), simple_request())
-    assert isinstance(events[0], Retry) and events[0].category == "network"
-    assert text_of(events) == "second try"
-
-
-@pytest.mark.parametrize("kind", ["reset", "cut"])
-async def test_failure_after_content_keeps_text_and_is_not_retried(
-    fake_server: FakeServer, kind: str
-) -> None:
-    fake_server.enqueue(
-        Reply(steps=[Text("partial answer that goes on")], fault=Fault(kind, after_events=4))
-    )
-    events = await collect(provider_for(fake_server), simple_request())
-    assert not any(isinstance(e, Retry) for e in events)
-    assert text_of(events)
-    assert "partial answer that goes on".startswith(text_of(events))
-    assert isinstance(events[-1], Error) and events[-1].category == "network"
-    assert len(fake_server.requests) == 1
-
-
-async def test_malformed_event_mid_stream(fake_server: FakeServer) -> None:
-    fake_server.enqueue(Reply(steps=[Text("abcdefgh")], fault=Fault("malformed", after_events=2)))
-    events = await collect(provider_for(fake_server), simple_request())
-    assert isinstance(events[-1], Error) and events[-1].category == "server"
-    assert text_of(events)
-
-
-async def test_stalled_server_times_out(fake_server: FakeServer) -> None:
-    fake_server.enqueue(
-        Reply(steps=[Text("slow text here")], fault=Fault("stall", after_events=3, seconds=3))
-    )
-    provider = provider_for(fake_server, read_timeout=0.3)
-    events = await collect(provider, simple_request())
-    assert text_of(events)
-    assert isinstance(events[-1], Error) and events[-1].category == "timeout"
-
-
-async def test_error_event_mid_stream(fake_server: FakeServer) -> None:
-    fake_server.enqueue(
-        Reply(steps=[Text("some text")], fault=Fault("error_event", after_events=3))
-    )
-    events = await collect(provider_for(fake_server), simple_request())
-    assert text_of(events)
-    assert isinstance(events[-1], Error)
-
-
-async def test_connection_refused_is_a_network_error() -> None:
-    options = ProviderOptions(
-        base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=1, retry_base_delay=0.01
-    )
-    events = [e async for e in OpenAIChatProvider(options).stream(simple_request())]
-    assert [type(e) for e in events] == [Retry, Start, Error]
-    assert events[-1].category == "network"  # type: ignore[union-attr]
-    assert "127.0.0.1:9" in events[-1].message  # type: ignore[union-attr]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikigai.providers.sse import SSEDecoder, SSEEvent
+from ikigai.providers.sse import EventTooLarge, SSEDecoder, SSEEvent
 
 
 def decode(*chunks: bytes) -> list[SSEEvent]:
@@ -110,3 +111,46 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     chunks = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)], strict=True)]
     assert decode(*chunks) == decode(STREAM)
     assert [e.data for e in decode(STREAM)] == ['{"k": "é日"}', "line1\nline2", "last"]
+
+
+# -- the cap on one event ---------------------------------------------------------------------
+
+
+def test_an_event_over_the_cap_raises_with_the_events_before_it() -> None:
+    decoder = SSEDecoder(max_event_bytes=1000)
+    body = b"data: small\n\n" + b"data: " + b"x" * 2000 + b"\n\n" + b"data: after\n\n"
+    with pytest.raises(EventTooLarge) as caught:
+        decoder.feed(body)
+    assert [e.data for e in caught.value.events] == ["small"]
+    assert caught.value.limit == 1000 and "1,000 bytes" in str(caught.value)
+    assert decoder.failed and decoder.buffered == 0
+    assert decoder.feed(b"data: more\n\n") == []  # nothing after the failure
+
+
+def test_an_endless_line_is_stopped_at_the_cap_without_holding_more() -> None:
+    decoder = SSEDecoder(max_event_bytes=64 * 1024)
+    decoder.feed(b"data: ")
+    with pytest.raises(EventTooLarge):
+        for _ in range(10_000):
+            decoder.feed(b"y" * 1000)
+            assert decoder.buffered <= 64 * 1024
+    assert decoder.peak_buffered <= 64 * 1024
+
+
+def test_many_data_lines_count_towards_the_cap() -> None:
+    decoder = SSEDecoder(max_event_bytes=10_000)
+    with pytest.raises(EventTooLarge):
+        for _ in range(1000):
+            decoder.feed(b"data: " + b"z" * 50 + b"\n")
+    assert decoder.peak_buffered <= 10_000 + 57
+
+
+def test_events_up_to_the_cap_pass_and_each_event_starts_from_zero() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    events = []
+    for _ in range(50):
+        events += decoder.feed(b"data: " + b"a" * 100 + b"\n\n")
+        events += decoder.feed(b": a comment that is long but held by nobody " * 2 + b"\n")
+        events += decoder.feed(b"id: 7\nretry: 10\n\n")  # fields without data: no event
+    assert len(events) == 50 and all(len(e.data) == 100 for e in events)
+    assert decoder.peak_buffered <= 100 + 64
