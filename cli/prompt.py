@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.storage.repository import Database
 
-STORE_TIMEOUT = 15.0
-"""Seconds a headless run waits at exit for storage (a locked database, a slow disk)."""
-
 
 def read_prompt(prompt: str) -> str:
     """``prompt`` with standard input appended when stdin is not a terminal."""
@@ -94,7 +91,9 @@ async def open_database(settings: Settings, db_flag: str | None) -> Database:
 
     path = resolve_db_path(db_flag, os.environ, settings.storage.path)
     try:
-        return await Database.open(path)
+        return await Database.open(
+            path, busy_timeout_ms=round(settings.storage.busy_timeout * 1000)
+        )
     except StorageError as exc:
         raise UsageError(str(exc)) from None
 
@@ -120,7 +119,7 @@ async def _headless(
             db=db,
             tools=ToolAccess(allowed=allowed),
             prompt_must_be_stored=True,
-            prompt_wait=STORE_TIMEOUT,
+            prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
             strict=True,
         )
@@ -135,7 +134,7 @@ async def _headless(
         await conversation.close(0)
         raise UsageError(str(exc)) from None
     writer.finish()
-    saved = await conversation.close(STORE_TIMEOUT)
+    saved = await conversation.close(_storage_wait(settings))
     if not saved:
         problem = conversation.storage_problem or "storage failed"
         writer.error_line(f"error: the conversation was not stored completely: {problem}")
@@ -159,7 +158,7 @@ async def _run_turn(
             writer(turn.response_number, event)
     except asyncio.CancelledError:
         writer.finish()
-        await conversation.close(STORE_TIMEOUT)
+        await conversation.close(_storage_wait(conversation.settings))
         raise
     outcome = turn.outcome
     assert outcome is not None
@@ -169,6 +168,12 @@ async def _run_turn(
     if outcome.status == "max_turns":
         writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
     return EXIT_OK
+
+
+def _storage_wait(settings: Settings) -> float:
+    """How long to wait for storage: long enough for a locked write to time out (and
+    be reported) and be retried once."""
+    return 2 * settings.storage.busy_timeout + 1
 
 
 def _db_path(conversation: Conversation) -> str:

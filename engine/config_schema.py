@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ikigai.engine.settings import ConfigError
 from ikigai.providers.registry import PROVIDERS
 from ikigai.providers.request import ThinkingLevel
+from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
 
 ToolPolicy = Literal["allow", "ask", "deny"]
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
@@ -54,6 +55,8 @@ class ProviderSettings(BaseModel):
     timeout: float = Field(default=120.0, gt=0, description="idle read timeout, seconds")
     connect_timeout: float = Field(default=15.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=10)
+    stall_retries: int = Field(default=0, ge=0, le=10)
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=65_536)
 
 
 class StorageSettings(BaseModel):
@@ -62,6 +65,7 @@ class StorageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str | None = None
+    busy_timeout: float = Field(default=10.0, gt=0, le=3600)
 
 
 class UISettings(BaseModel):

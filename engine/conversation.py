@@ -264,9 +264,8 @@ class Conversation:
                     stored = False
                 if not stored:
                     del self._context[-1]
-                    raise PromptNotStored(
-                        f"the prompt was not stored: {self.storage_problem or 'storage failed'}"
-                    )
+                    problem = self.storage_problem or "the database did not answer in time"
+                    raise PromptNotStored(f"the prompt was not stored: {problem}")
             else:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._prompt_wait):

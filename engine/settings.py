@@ -27,6 +27,7 @@ from ikigai.providers.registry import (
     split_model,
 )
 from ikigai.providers.request import ThinkingLevel
+from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 DEFAULT_MAX_TURNS = 50
@@ -74,8 +75,13 @@ class ProviderSettings:
     api_key_env: str | None = None
     headers: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     timeout: float = 120.0
+    """Longest wait for the response, then between two complete events (seconds)."""
     connect_timeout: float = 15.0
     max_retries: int = 4
+    stall_retries: int = 0
+    """How often a request that stalled before any content is retried."""
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    """The largest single stream event accepted (a bigger one ends the stream)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> ProviderSettings:
@@ -87,18 +93,23 @@ class ProviderSettings:
             timeout=float(data.get("timeout", defaults.timeout)),
             connect_timeout=float(data.get("connect_timeout", defaults.connect_timeout)),
             max_retries=int(data.get("max_retries", defaults.max_retries)),
+            stall_retries=int(data.get("stall_retries", defaults.stall_retries)),
+            max_event_bytes=int(data.get("max_event_bytes", defaults.max_event_bytes)),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """Where conversations are stored (``None``: the platform's user data dir)."""
+    """Where conversations are stored (``path`` ``None``: the platform's user data dir)."""
 
     path: str | None = None
+    busy_timeout: float = 10.0
+    """Seconds a headless run waits for a database another process holds locked (or a
+    full disk) before it gives up with exit status 2."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> StorageSettings:
-        return cls(path=data.get("path"))
+        return cls(path=data.get("path"), busy_timeout=float(data.get("busy_timeout", 10.0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +186,8 @@ class RunConfig:
     options: ProviderOptions
     key_env_vars: tuple[str, ...]
     max_turns: int
+    key_env_var: str | None = None
+    """The variable the key was read from (``None`` when no key is set)."""
 
     @property
     def model_spec(self) -> str:
@@ -187,6 +200,12 @@ class RunConfig:
         if self.key_env_vars and not self.options.api_key:
             return self.key_env_vars
         return ()
+
+    def sending_problems(self) -> list[str]:
+        """Why the key or a configured header cannot be sent (names, never values)."""
+        from ikigai.providers.headers import check_header_values
+
+        return check_header_values(self.options, self.key_env_var)
 
     def missing_key_message(self) -> str | None:
         """What to tell the user when no API key is configured, or ``None``."""
@@ -216,7 +235,8 @@ def resolve_run(
 
     Raises ``ConfigError`` for an unknown profile or provider, a base URL that
     is not http(s) and, when ``require_key`` is true, a missing key (naming the
-    variable to set).
+    variable to set) or a key or header value that cannot be sent (a stray
+    ``\r`` from a file, a non-ASCII character: named, never shown).
     """
     import os
 
@@ -236,7 +256,8 @@ def resolve_run(
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"invalid base URL '{url}': it must start with http:// or https://")
     key_vars = _key_env_vars(provider_settings, info.key_env_vars)
-    key = next((environment[var] for var in key_vars if environment.get(var)), None)
+    key_var = next((var for var in key_vars if environment.get(var)), None)
+    key = environment[key_var] if key_var is not None else None
     if require_key and key_vars and not key:
         hint = " or ".join(key_vars)
         raise ConfigError(
@@ -250,8 +271,10 @@ def resolve_run(
         read_timeout=provider_settings.timeout,
         connect_timeout=provider_settings.connect_timeout,
         max_retries=provider_settings.max_retries,
+        stall_retries=provider_settings.stall_retries,
+        max_event_bytes=provider_settings.max_event_bytes,
     )
-    return RunConfig(
+    run = RunConfig(
         profile=name,
         provider=provider_id,
         model=model_name,
@@ -261,7 +284,13 @@ def resolve_run(
         options=options,
         key_env_vars=key_vars,
         max_turns=max_turns or settings.max_turns,
+        key_env_var=key_var,
     )
+    if require_key:
+        problems = run.sending_problems()
+        if problems:
+            raise ConfigError(problems[0])
+    return run
 
 
 def _key_env_vars(settings: ProviderSettings, defaults: tuple[str, ...]) -> tuple[str, ...]:

@@ -1,14 +1,11 @@
 """The full-screen app: layout, the turn worker, bus wiring, keys.
 
-The app never assembles the conversation: it holds the engine's
-``Conversation`` and calls its verbs. A turn runs in a Textual worker that
-iterates the engine's ``Turn`` and publishes every event on the
+The app holds the engine's ``Conversation`` and calls its verbs. A turn runs in
+a worker that iterates the engine's ``Turn`` and publishes every event on the
 ``MessageBus`` tagged with the turn id; the scrollback, thinking pane, spinner
-and status bar subscribe (each event is posted to the widget's own queue,
-never called from the worker). Storage is the engine's business and runs
-beside the display: nothing here waits on the disk. Heavy modules (providers,
-storage, Markdown) are imported when first needed so the first frame comes
-quickly.
+and status bar subscribe (each event is posted to the widget's own queue).
+Storage is the engine's business and runs beside the display: nothing here
+waits on the disk. Heavy modules load when first needed.
 """
 
 from __future__ import annotations
@@ -29,7 +26,8 @@ from textual.worker import Worker, WorkerState
 from ikigai.tui.actions import ViewActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
-from ikigai.tui.keys import default_bindings, resolve_keymap
+from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
+from ikigai.tui.launch import close_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
@@ -88,6 +86,9 @@ class IkigaiApp(ViewActions):
         self.ready = asyncio.Event()
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
         self._conversation: Conversation | None = None
+        self.closed = False
+        self.unsaved_at_exit = ""
+        """Set when the app closed with messages storage could not take (said after exit)."""
         self.oldest_shown: int | None = None
         keymap, warnings = resolve_keymap(settings.keys)
         self.keymap = keymap
@@ -119,7 +120,14 @@ class IkigaiApp(ViewActions):
         yield Spinner(
             is_current=self.is_current_turn, clock=self.clock, animate=self.animations, id="spinner"
         )
-        yield PromptInput(self.prompt_history, self.complete, blink=self.animations, id="input")
+        yield PromptInput(
+            self.prompt_history,
+            self.complete,
+            blink=self.animations,
+            submit_keys=input_keys(self.keymap, "submit"),
+            newline_keys=input_keys(self.keymap, "newline"),
+            id="input",
+        )
         yield Footer()
 
     @property
@@ -158,8 +166,7 @@ class IkigaiApp(ViewActions):
         # However the app ends, a running turn is stored as interrupted and the
         # database thread does not outlive the app.
         await self.cancel_and_wait(show=False)
-        if self._conversation is not None:
-            await self._conversation.close(5.0)
+        await close_session(self)
 
     async def _open(self) -> None:
         from ikigai.tui.launch import open_session
@@ -183,9 +190,10 @@ class IkigaiApp(ViewActions):
         for problem in self.problems:
             self.scrollback.note(problem, warning=True)
         self.problems.clear()
-        missing = self.current_run.missing_key_message()
-        if missing:
-            self.scrollback.note(missing, warning=True)
+        run = self.current_run
+        for line in [run.missing_key_message(), *run.sending_problems()]:
+            if line:
+                self.scrollback.note(line, warning=True)
         self.update_status()
 
     @property
@@ -214,6 +222,8 @@ class IkigaiApp(ViewActions):
 
     def on_engine_notice(self, notice: Notice) -> None:
         """Storage trouble (and recovery) from the engine: one note, and the status bar."""
+        if not self.is_running or not self.screen_stack:
+            return  # closing: what was not saved is said on stderr after exit
         self.scrollback.note(notice.text, warning=notice.level == "warning")
         self.update_status()
 
@@ -292,12 +302,6 @@ class IkigaiApp(ViewActions):
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
         self.scrollback.note("  ".join(message.candidates[:30]))
-
-    def on_prompt_input_scroll_request(self, message: PromptInput.ScrollRequest) -> None:
-        if message.where == "home":
-            self.action_scroll_top()
-        else:
-            self.action_scroll_bottom()
 
     async def _command(self, line: str) -> None:
         from ikigai.tui.commands import execute
@@ -379,9 +383,7 @@ class IkigaiApp(ViewActions):
 
     async def quit_app(self) -> None:
         await self.cancel_and_wait(show=False)
-        if self._conversation is not None:
-            await self._conversation.close(5.0)
-            self._conversation = None
+        await close_session(self)
         self.exit(0)
 
     def note(self, text: str, *, warning: bool = False) -> None:

@@ -59,6 +59,13 @@ def default_bindings() -> list[Binding]:
     ]
 
 
+def input_keys(keymap: Mapping[str, str], action: str) -> list[str]:
+    """The keys of a prompt-input action (``submit``, ``newline``), overrides applied."""
+    if action in keymap:
+        return _keys_of(keymap[action])
+    return ["ctrl+j", "shift+enter"] if action == "newline" else ["enter"]
+
+
 def _keys_of(value: str) -> list[str]:
     return [part.strip().lower() for part in value.split(",") if part.strip()]
 

@@ -59,6 +59,17 @@ async def open_session(app: IkigaiApp) -> None:
     app.welcome()
 
 
+async def close_session(app: IkigaiApp) -> None:
+    """Save what is pending (a few seconds at most) and close; once, however the app ends."""
+    conversation = app._conversation
+    if conversation is None or app.closed:
+        return
+    app.closed = True
+    if not await conversation.close(5.0):
+        problem = conversation.storage_problem or "the database did not answer in time"
+        app.unsaved_at_exit = f"the last messages were not saved: {problem}"
+
+
 async def open_conversation(app: IkigaiApp) -> Conversation:
     """The app's conversation: stored in the database when it opens, unsaved otherwise."""
     from ikigai.engine.conversation import Conversation, ToolAccess
@@ -117,4 +128,9 @@ def run_app(args: argparse.Namespace) -> int:
         return 2
     app = build_app(settings, args)
     result = app.run()
+    if app.unsaved_at_exit:
+        from ikigai.engine.textsafety import neutralize
+
+        print(f"ikigai: {neutralize(app.unsaved_at_exit)}", file=sys.stderr)
+        return 2
     return int(result or 0)

@@ -321,3 +321,24 @@ async def test_tool_denied_with_reason_reaches_the_model(
         assert not app.query_one(ToolCallView).ok
     tool_messages = [m for m in fake_server.requests[1].json["messages"] if m["role"] == "tool"]
     assert "too risky" in tool_messages[0]["content"]
+
+
+async def test_submit_and_newline_keys_can_be_moved(
+    app_env: Path, fake_server: FakeServer
+) -> None:
+    config = app_env / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[keys]\nsubmit = "ctrl+s"\nnewline = "enter"\n',
+        encoding="utf-8",
+    )
+    fake_server.enqueue(Reply([Text("got both lines")]))
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await pilot.press("o", "n", "e", "enter", "t", "w", "o")
+        assert app.prompt_input.text == "one\ntwo"
+        assert fake_server.requests == []
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.busy and app.scrollback.last_answer() is not None)
+    sent = fake_server.requests[0].json["messages"]
+    assert sent[-1] == {"role": "user", "content": "one\ntwo"}

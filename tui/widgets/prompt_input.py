@@ -1,19 +1,23 @@
 """The multi-line prompt input.
 
 Enter sends and Ctrl+J (or Shift+Enter where the terminal reports it) inserts a
-newline: both are bindings (``submit``, ``newline``), so ``[keys]`` can move
-them. Up on the first line and Down on the last walk the prompt history; Tab
-completes slash commands (through the ``complete`` callable).
+newline; ``[keys]`` can move both (actions ``submit`` and ``newline``). Up on
+the first line and Down on the last walk the prompt history; Tab completes
+slash commands (through the ``complete`` callable).
+
+The two keys are matched in the widget's own key handler, not as Textual
+bindings: a priority binding would run before the keys typed just ahead of it
+are in the text (a fast typist or a terminal that sends ``hi\r`` at once would
+send an empty prompt), and a plain binding never sees Enter, which the text
+area consumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -25,11 +29,6 @@ Completer = Callable[[str], tuple[str, list[str]]]
 
 class PromptInput(TextArea):
     """A ``TextArea`` that sends on Enter."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send", show=False, priority=True, id="submit"),
-        Binding("ctrl+j,shift+enter", "newline", "New line", show=False, id="newline"),
-    ]
 
     @dataclass
     class Submitted(Message):
@@ -45,19 +44,14 @@ class PromptInput(TextArea):
         candidates: list[str]
         """The completions, in order."""
 
-    @dataclass
-    class ScrollRequest(Message):
-        """Home/End in an empty input: scroll the scrollback."""
-
-        where: str
-        """``home`` or ``end``."""
-
     def __init__(
         self,
         history: PromptHistory,
         complete: Completer | None = None,
         *,
         blink: bool = True,
+        submit_keys: Collection[str] = ("enter",),
+        newline_keys: Collection[str] = ("ctrl+j", "shift+enter"),
         id: str | None = None,
     ) -> None:
         super().__init__(
@@ -71,6 +65,8 @@ class PromptInput(TextArea):
         self.cursor_blink = blink
         self.prompt_history = history
         self.complete = complete
+        self.submit_keys = frozenset(submit_keys)
+        self.newline_keys = frozenset(newline_keys)
 
     def action_submit(self) -> None:
         """Send the input's text."""
@@ -82,6 +78,16 @@ class PromptInput(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
+        if key in self.submit_keys:
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        if key in self.newline_keys:
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
         if key == "tab" and self.complete is not None and self.text.startswith("/"):
             event.stop()
             event.prevent_default()
@@ -94,7 +100,8 @@ class PromptInput(TextArea):
         if key in ("home", "end") and not self.text:
             event.stop()
             event.prevent_default()
-            self.post_message(self.ScrollRequest(key))
+            # An empty input has nothing to move through: scroll the conversation.
+            await self.run_action("app.scroll_top" if key == "home" else "app.scroll_bottom")
             return
         if key == "up" and self.cursor_at_first_line:
             entry = self.prompt_history.previous(self.text)
