@@ -21,7 +21,12 @@ async def test_bash_env_does_not_show_api_keys(workdir: Path) -> None:
         "MY_CUSTOM_TOKEN": "custom-secret",
         "HARMLESS": "visible-value",
     }
-    context = ToolContext(cwd=workdir, env=env, secret_env_names=frozenset({"MY_CUSTOM_TOKEN"}))
+    context = ToolContext(
+        cwd=workdir,
+        env=env,
+        secret_env_names=frozenset({"MY_CUSTOM_TOKEN"}),
+        env_allow=("HARMLESS", "*_API_KEY", "MY_CUSTOM_TOKEN"),
+    )
     result = await call("bash", context, command="env")
     assert result.ok
     assert "visible-value" in result.output
@@ -34,7 +39,8 @@ async def test_process_environment_is_scrubbed_when_context_has_none(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-process-env")
     monkeypatch.setenv("IKIGAI_TEST_MARKER", "marker-present")
-    result = await call("bash", ToolContext(cwd=workdir), command="env")
+    context = ToolContext(cwd=workdir, env_allow=("IKIGAI_TEST_MARKER", "OPENAI_API_KEY"))
+    result = await call("bash", context, command="env")
     assert "marker-present" in result.output
     assert "sk-from-process-env" not in result.output
 
