@@ -38,6 +38,8 @@ SIGKILLs the process group itself."""
 
 REAPER_SCRIPT = Path(__file__).with_name("reaper.py")
 
+GROUP_POLL_SECONDS = 0.02
+
 PIPE_CLOSE_SECONDS = 1.0
 """How long to wait for the output pipe to close after SIGKILL before abandoning it."""
 
@@ -149,10 +151,28 @@ async def _stop(process: asyncio.subprocess.Process, buffer: CappedBuffer, grace
     """
     pgid = process.pid
     _signal_group(pgid, signal.SIGTERM)
-    await _settle(process, buffer, grace)
+    try:
+        async with asyncio.timeout(grace):
+            await _settle(process, buffer, grace)
+            await _group_gone(pgid)
+    except TimeoutError:
+        pass
     _signal_group(pgid, signal.SIGKILL)
-    if not await _settle(process, buffer, PIPE_CLOSE_SECONDS):
+    settled = await _settle(process, buffer, PIPE_CLOSE_SECONDS)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(PIPE_CLOSE_SECONDS):
+            await _group_gone(pgid)
+    if not settled:
         _abandon_pipe(process)
+
+
+async def _group_gone(pgid: int) -> None:
+    """Return once no process (not even an unreaped zombie) is left in group ``pgid``.
+
+    Polled: the kernel signals nothing when a process group empties.
+    """
+    while _group_exists(pgid):  # noqa: ASYNC110
+        await asyncio.sleep(GROUP_POLL_SECONDS)
 
 
 async def _spawn(

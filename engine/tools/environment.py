@@ -115,6 +115,4 @@ def withheld_names(context: ToolContext) -> list[str]:
     for name in context.env_allow:
         if name in base and name not in explicit:
             explicit[name] = base[name]
-    return sorted(
-        name for name, value in explicit.items() if _withheld(name, value, context, keys)
-    )
+    return sorted(name for name, value in explicit.items() if _withheld(name, value, context, keys))

@@ -40,7 +40,7 @@ def shared() -> Iterator[Path]:
 def _hold_and_probe(mode: str, user: str | None, key: str, workdir: Path) -> dict[str, object]:
     python = python_for(user)
     command = (
-        "echo \"own env: $(env | grep -c sk-)\"; "
+        'echo "own env: $(env | grep -c sk-)"; '
         "echo \"supervisor env: $(tr '\\0' '\\n' < /proc/$PPID/environ | grep -c sk-)\"; "
         "tr '\\0' '\\n' < /proc/{pid}/environ; "
         f"{python} -I {PROBE} {{pid}}"
