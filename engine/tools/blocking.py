@@ -84,7 +84,8 @@ async def run_stoppable(
             loop.call_soon_threadsafe(_deliver, done, result, error)
 
     name = getattr(body, "__name__", "body").strip("_")
-    threading.Thread(target=work, name=f"ikigai-tool-{name}", daemon=True).start()
+    thread = threading.Thread(target=work, name=f"ikigai-tool-{name}", daemon=True)
+    thread.start()
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:
@@ -97,4 +98,6 @@ async def run_stoppable(
             pass
         finally:
             done.add_done_callback(_retrieve)
+        if done.done():
+            thread.join()  # the body has returned; the thread is only exiting
         raise

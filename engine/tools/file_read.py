@@ -18,7 +18,7 @@ from typing import Any
 from ikigai.engine.tools.base import Tool, ToolContext, ToolError, ToolResult
 from ikigai.engine.tools.blocking import StopFlag, run_stoppable
 from ikigai.engine.tools.confinement import resolve_path
-from ikigai.engine.tools.lines import Line, iter_lines
+from ikigai.engine.tools.lines import BUFFER_BYTES, Line, iter_lines, shortened_note
 from ikigai.engine.tools.output import cap_output
 from ikigai.engine.tools.regular import check_regular, open_regular
 from ikigai.engine.tools.specs import DEFAULT_LIMIT
@@ -33,10 +33,8 @@ _NOTE_RESERVE = 128  # room kept under the cap for the "more lines" note
 
 def _entry(line: Line) -> str:
     text = line.head.decode("utf-8", errors="replace")
-    if line.cut:
-        text = f"{text[:MAX_LINE_CHARS]} [line shortened: {line.length:,} bytes in all]"
-    elif len(text) > MAX_LINE_CHARS:
-        text = text[:MAX_LINE_CHARS] + " [line shortened]"
+    if line.cut or len(text) > MAX_LINE_CHARS:
+        text = f"{text[:MAX_LINE_CHARS]} {shortened_note(line.length)}"
     return f"{line.number:>6}\t{text}"
 
 
@@ -47,7 +45,7 @@ def _read(stop: StopFlag, raw_path: str, offset: int, limit: int, context: ToolC
     if check_regular(path, raw_path, "file_read") is None:
         raise ToolError(f"file {raw_path!r} does not exist")
     fd = open_regular(path, raw_path, "file_read")
-    with os.fdopen(fd, "rb") as handle:
+    with os.fdopen(fd, "rb", buffering=BUFFER_BYTES) as handle:
         if looks_binary(handle.read(SNIFF_BYTES)):
             raise ToolError(f"{raw_path!r} is a binary file; file_read only reads text files")
         handle.seek(0)

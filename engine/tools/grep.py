@@ -21,7 +21,7 @@ from typing import Any
 from ikigai.engine.tools.base import Tool, ToolContext, ToolError, ToolResult
 from ikigai.engine.tools.blocking import StopFlag, run_stoppable
 from ikigai.engine.tools.confinement import display_path, resolve_path
-from ikigai.engine.tools.lines import iter_lines
+from ikigai.engine.tools.lines import BUFFER_BYTES, iter_lines, shortened_note
 from ikigai.engine.tools.output import cap_output, head_bytes
 from ikigai.engine.tools.regex import Pattern, RegexError, compile_pattern
 from ikigai.engine.tools.regular import kind_of, open_regular
@@ -58,7 +58,7 @@ class _Search:
             fd = open_regular(path, shown, "grep")
         except ToolError:
             return
-        with os.fdopen(fd, "rb") as handle:
+        with os.fdopen(fd, "rb", buffering=BUFFER_BYTES) as handle:
             try:
                 if looks_binary(handle.read(SNIFF_BYTES)):
                     return
@@ -70,7 +70,7 @@ class _Search:
                         continue
                     text = line.head[: MAX_LINE_CHARS * 4].decode("utf-8", "replace")
                     if len(text) > MAX_LINE_CHARS or line.cut:
-                        text = text[:MAX_LINE_CHARS] + " [line shortened]"
+                        text = f"{text[:MAX_LINE_CHARS]} {shortened_note(line.length)}"
                     entry = f"{shown}:{line.number}: {text}"
                     self.results.append(entry)
                     self.size += len(entry.encode("utf-8")) + 1
@@ -102,9 +102,10 @@ def _grep(stop: StopFlag, arguments: dict[str, Any], context: ToolContext) -> st
             break
     notes = []
     if search.long_lines:
+        count = "1 line" if search.long_lines == 1 else f"{search.long_lines:,} lines"
         notes.append(
-            f"[{search.long_lines:,} lines longer than {MAX_SEARCH_BYTES:,} bytes were searched "
-            "in their first part only]"
+            f"[{count} longer than {MAX_SEARCH_BYTES:,} bytes searched in their first "
+            f"{MAX_SEARCH_BYTES:,} bytes only]"
         )
     if not search.results:
         return "\n".join(

@@ -17,6 +17,10 @@ from ikigai.engine.tools.blocking import StopFlag
 
 SKIP_CHUNK = 256 * 1024
 
+BUFFER_BYTES = 256 * 1024
+"""Buffer size for files read with ``iter_lines``: the default 8 KiB makes skipping
+a long line cost a system call per 8 KiB."""
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -64,3 +68,8 @@ def iter_lines(handle: BinaryIO, max_bytes: int, stop: StopFlag) -> Iterator[Lin
         if rest.endswith(b"\n"):
             length -= 2 if rest.endswith(b"\r\n") else 1
         yield Line(number, head, length)
+
+
+def shortened_note(length: int) -> str:
+    """What a shortened line ends with: how long the whole line was."""
+    return f"[line shortened: {length:,} bytes in all]"

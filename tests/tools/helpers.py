@@ -87,3 +87,35 @@ def shared_directory() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def run_in_child(
+    name: str, workdir: Path, timeout: float = 120, **arguments: Any
+) -> dict[str, Any]:
+    """Run one tool call in a fresh interpreter (``tests/tools/run_tool.py``).
+
+    A call that does not finish within ``timeout`` seconds fails the test
+    instead of hanging it (the child is killed).
+    """
+    try:
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.tools.run_tool",
+                name,
+                json.dumps(arguments),
+                str(workdir),
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise AssertionError(f"{name} {arguments} did not finish in {timeout:g} s") from expired
+    assert completed.returncode == 0, completed.stderr
+    outcome: dict[str, Any] = json.loads(completed.stdout)
+    return outcome
