@@ -35,7 +35,6 @@ Hand-written with ``ctypes`` because the standard library exposes neither
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 from dataclasses import dataclass
@@ -97,7 +96,17 @@ class _CapData(ctypes.Structure):
 
 
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    """The C library: the interpreter's own symbols include it.
+
+    (``ctypes.util.find_library`` would cost ~15 ms of start-up: it imports
+    ``subprocess``.)
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "prctl"):
+        from ctypes.util import find_library
+
+        libc = ctypes.CDLL(find_library("c"), use_errno=True)
+    return libc
 
 
 def _prctl(libc: ctypes.CDLL, option: int, argument: int) -> int:

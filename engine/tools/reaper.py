@@ -32,7 +32,9 @@ behind when the command kills this supervisor itself (``kill -9 $PPID``;
 ikigai then still SIGKILLs the call's process group and says so).
 
 Linux only (``/proc``, ``prctl``); ``bash.py`` falls back to killing the
-process group elsewhere.
+process group elsewhere. ``PR_SET_PDEATHSIG`` fires when the *thread* that
+started the supervisor exits; ikigai starts it from its event loop, which
+lives as long as the process.
 """
 
 from __future__ import annotations
