@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    from ikigai.engine.hardening import protect_process
+
+    protect_process()  # before any key is read: tools must not read ours
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["history"]:
         from ikigai.cli.library import history_command

@@ -78,6 +78,19 @@ class UISettings(BaseModel):
     show_thinking: bool = True
 
 
+class ToolsSettings(BaseModel):
+    """The [tools] table: ``tool = "allow" | "ask" | "deny"`` entries, plus the options of
+    tool subprocesses."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ToolPolicy] = Field(init=False)
+
+    env: dict[str, str] = Field(default_factory=dict)
+    env_allow: list[str] = Field(default_factory=list)
+    secret_patterns: list[str] | None = None
+    timeout: float = Field(default=60.0, gt=0)
+
+
 def _default_profiles() -> dict[str, ProfileSettings]:
     return {"default": ProfileSettings(model=DEFAULT_MODEL)}
 
@@ -97,7 +110,7 @@ class Settings(BaseSettings):
     profiles: dict[str, ProfileSettings] = Field(default_factory=_default_profiles)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    tools: dict[str, ToolPolicy] = Field(default_factory=dict)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
     keys: dict[str, str] = Field(default_factory=dict)
     ui: UISettings = Field(default_factory=UISettings)
 

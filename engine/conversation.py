@@ -632,8 +632,9 @@ class Conversation:
             resolve_headless,
         )
 
+        tools = self.settings.tools
         try:
-            policy = parse_policy(self.settings.tools)
+            policy = parse_policy(tools.permissions)
         except PolicyError as exc:
             if strict:
                 raise ConfigError(f"[tools] {exc}") from None
@@ -642,8 +643,14 @@ class Conversation:
         if access.approver is None:
             policy = resolve_headless(policy, access.allowed)
         context = ToolContext(
-            cwd=access.cwd or Path.cwd(), secret_env_names=frozenset(self._secret_names())
+            cwd=access.cwd or Path.cwd(),
+            secret_env_names=frozenset(self._secret_names()),
+            env_allow=tools.env_allow,
+            extra_env=dict(tools.env),
+            tool_timeout=tools.timeout,
         )
+        if tools.secret_patterns is not None:
+            context = replace(context, secret_patterns=tools.secret_patterns)
         return ToolLoop(None, context, policy, access.approver)
 
     def _secret_names(self) -> Iterable[str]:

@@ -130,6 +130,38 @@ class UISettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolsSettings:
+    """The ``[tools]`` table: a permission per tool name, and how tool subprocesses run.
+
+    ``permissions`` holds the table's ``tool = "allow" | "ask" | "deny"`` keys;
+    ``env`` (the ``[tools.env]`` table) and ``env_allow`` add variables to the
+    minimal environment of tool subprocesses; ``secret_patterns`` replaces the
+    default list of names never passed on (``None``: the default list).
+    """
+
+    permissions: Mapping[str, ToolPermission] = field(default_factory=lambda: _frozen(None))
+    env: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    env_allow: tuple[str, ...] = ()
+    secret_patterns: tuple[str, ...] | None = None
+    timeout: float = 60.0
+    """Seconds any tool call but ``bash`` may run (``bash`` has its own, per call)."""
+
+    OPTIONS = ("env", "env_allow", "secret_patterns", "timeout")
+    """The table's keys that are not tool names."""
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ToolsSettings:
+        patterns = data.get("secret_patterns")
+        return cls(
+            permissions=_frozen({k: v for k, v in data.items() if k not in cls.OPTIONS}),
+            env=_frozen(data.get("env")),
+            env_allow=tuple(data.get("env_allow") or ()),
+            secret_patterns=tuple(patterns) if patterns is not None else None,
+            timeout=float(data.get("timeout", 60.0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole configuration, validated and typed."""
 
@@ -142,7 +174,7 @@ class Settings:
         default_factory=lambda: _frozen({name: ProviderSettings() for name in PROVIDERS})
     )
     storage: StorageSettings = field(default_factory=StorageSettings)
-    tools: Mapping[str, ToolPermission] = field(default_factory=lambda: _frozen(None))
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
     keys: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     ui: UISettings = field(default_factory=UISettings)
 
@@ -163,7 +195,7 @@ class Settings:
             ),
             providers=_frozen(providers),
             storage=StorageSettings.from_data(data.get("storage") or {}),
-            tools=_frozen(data.get("tools")),
+            tools=ToolsSettings.from_data(data.get("tools") or {}),
             keys=_frozen(data.get("keys")),
             ui=UISettings.from_data(data.get("ui") or {}),
         )

@@ -21,7 +21,10 @@ _EXPORTS: dict[str, str] = {
     "BUILTIN_TOOLS": "ikigai.engine.tools.registry",
     "BUILTIN_TOOL_NAMES": "ikigai.engine.tools.specs",
     "DEFAULT_BASH_TIMEOUT": "ikigai.engine.tools.base",
+    "DEFAULT_ENV_ALLOW": "ikigai.engine.tools.base",
     "DEFAULT_OUTPUT_CAP": "ikigai.engine.tools.base",
+    "DEFAULT_SECRET_PATTERNS": "ikigai.engine.tools.base",
+    "DEFAULT_TOOL_TIMEOUT": "ikigai.engine.tools.base",
     "DEFAULT_PERMISSIONS": "ikigai.engine.tools.policy",
     "PROVIDER_KEY_VARIABLES": "ikigai.engine.tools.environment",
     "Permission": "ikigai.engine.tools.policy",
@@ -42,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_headless": "ikigai.engine.tools.policy",
     "scrub_env": "ikigai.engine.tools.environment",
     "subprocess_env": "ikigai.engine.tools.environment",
+    "withheld_names": "ikigai.engine.tools.environment",
 }
 
 __all__ = sorted(_EXPORTS)

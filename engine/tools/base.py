@@ -22,6 +22,46 @@ DEFAULT_OUTPUT_CAP = 64 * 1024
 DEFAULT_BASH_TIMEOUT = 120.0
 """Seconds a ``bash`` command may run when the model gives no timeout."""
 
+DEFAULT_TOOL_TIMEOUT = 60.0
+"""Seconds any other tool call (a ``grep`` over a huge tree...) may run before it is stopped."""
+
+DEFAULT_ENV_ALLOW: tuple[str, ...] = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+)
+"""Variables passed from ikigai's environment to tool subprocesses; everything else is not.
+
+Entries may be ``fnmatch`` patterns (``LC_*``); names are matched case-sensitively.
+"""
+
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
+    "*API_KEY*",
+    "*APIKEY*",
+    "*_KEY",
+    "*_KEY_*",
+    "*SECRET*",
+    "*TOKEN*",
+    "*PASSWORD*",
+    "*PASSWD*",
+    "*CREDENTIAL*",
+    "AWS_*",
+)
+"""Names withheld from tool subprocesses even when allowed or set explicitly.
+
+Matched case-insensitively with ``fnmatch``. ``ToolContext.secret_patterns``
+replaces this list (``()`` turns the check off); provider keys are withheld
+whatever it says.
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
@@ -44,17 +84,26 @@ class ToolContext:
     """Where and how tools run for one session.
 
     ``cwd`` is the working directory; file tools may touch it and ``extra_roots``
-    only. ``env`` is the environment handed to subprocesses (``None`` means the
-    current process environment); it is always scrubbed of API keys before use,
-    together with any names in ``secret_env_names``.
+    only. ``env`` is the environment subprocesses draw from (``None`` means the
+    current process environment); a subprocess gets only its variables named
+    by ``DEFAULT_ENV_ALLOW`` or ``env_allow``, plus ``extra_env`` (the
+    ``[tools.env]`` table). Names matching ``secret_patterns`` are withheld
+    from both; provider keys and the names in ``secret_env_names`` (a
+    profile's ``api_key_env``) are withheld always. ``tool_timeout`` bounds
+    every call of a tool other than ``bash``, whose bound is ``bash_timeout``
+    or the call's own ``timeout``.
     """
 
     cwd: Path
     extra_roots: tuple[Path, ...] = ()
     output_cap: int = DEFAULT_OUTPUT_CAP
     bash_timeout: float = DEFAULT_BASH_TIMEOUT
+    tool_timeout: float = DEFAULT_TOOL_TIMEOUT
     env: Mapping[str, str] | None = None
     secret_env_names: frozenset[str] = field(default_factory=frozenset)
+    env_allow: tuple[str, ...] = ()
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    secret_patterns: tuple[str, ...] = DEFAULT_SECRET_PATTERNS
 
     def roots(self) -> tuple[Path, ...]:
         """The working directory and extra roots, fully resolved (symlinks followed)."""
@@ -72,6 +121,9 @@ class Tool:
     spec: ToolSpec
     read_only: bool
     run: ToolRunner
+    own_timeout: bool = False
+    """True when ``run`` enforces its own time limit (``bash``); otherwise ``execute``
+    stops the call after ``ToolContext.tool_timeout``."""
 
     @property
     def name(self) -> str:

@@ -1,16 +1,18 @@
 """The ``glob`` tool: find files by name pattern, most recently modified first.
 
 Newest-first ordering puts the files someone is working on at the top, which
-is usually what the model is looking for.
+is usually what the model is looking for. Only regular files are listed (a
+FIFO is never opened, only ``stat``-ed); the walk runs in a worker thread
+that a cancelled turn or the call's time limit stops.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 from ikigai.engine.tools.base import Tool, ToolContext, ToolError, ToolResult
+from ikigai.engine.tools.blocking import StopFlag, run_stoppable
 from ikigai.engine.tools.confinement import display_path, resolve_path
 from ikigai.engine.tools.output import cap_output
 from ikigai.engine.tools.specs import GLOB as SPEC
@@ -34,7 +36,7 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _glob(pattern: str, raw_path: str, context: ToolContext) -> str:
+def _glob(stop: StopFlag, pattern: str, raw_path: str, context: ToolContext) -> str:
     _check_pattern(pattern)
     base = resolve_path(raw_path, context)
     if not base.is_dir():
@@ -42,7 +44,7 @@ def _glob(pattern: str, raw_path: str, context: ToolContext) -> str:
     regex = glob_regex(pattern)
     matches = [
         path
-        for path in walk_files(base, context.roots())
+        for path in walk_files(base, context.roots(), stop)
         if regex.match(path.relative_to(base).as_posix())
     ]
     if not matches:
@@ -58,7 +60,7 @@ def _glob(pattern: str, raw_path: str, context: ToolContext) -> str:
 
 async def run(arguments: dict[str, Any], context: ToolContext) -> ToolResult:
     """List files matching ``arguments['pattern']`` under ``arguments.get('path')``."""
-    text = await asyncio.to_thread(_glob, arguments["pattern"], arguments.get("path", "."), context)
+    text = await run_stoppable(_glob, arguments["pattern"], arguments.get("path", "."), context)
     return ToolResult(ok=True, output=cap_output(text, context.output_cap))
 
 

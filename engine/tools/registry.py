@@ -2,13 +2,15 @@
 
 ``execute`` is the single door the agent loop uses. Whatever the model sends —
 broken JSON, wrong argument types, a tool that does not exist — and whatever a
-tool does — raise an expected ``ToolError`` or crash — the loop gets a
+tool does — raise an expected ``ToolError``, crash or run past its time limit
+(``ToolContext.tool_timeout``; ``bash`` has its own) — the loop gets a
 ``ToolResult`` back, with a message the model can act on, never an exception.
 Only cancellation propagates, so the loop can stop a running tool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -71,11 +73,34 @@ class ToolRegistry:
             listed = "; ".join(problems)
             return ToolResult(False, f"Invalid arguments for {name}: {listed}.")
         try:
-            return await tool.run(arguments, context)
+            if tool.own_timeout:
+                return await tool.run(arguments, context)
+            return await _run_bounded(tool, arguments, context)
         except ToolError as error:
             return ToolResult(False, f"{name}: {error}")
         except Exception as error:  # a bug in a tool must not take the session down
             return ToolResult(False, f"{name} failed unexpectedly: {type(error).__name__}: {error}")
+
+
+async def _run_bounded(tool: Tool, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+    """Run ``tool`` for at most ``context.tool_timeout`` seconds.
+
+    The timeout cancels the tool's task; the worker-thread tools stop at their
+    next check of the stop flag (``blocking.py``).
+    """
+    limit = context.tool_timeout
+    scope = asyncio.timeout(limit)
+    try:
+        async with scope:
+            return await tool.run(arguments, context)
+    except TimeoutError:
+        if not scope.expired():
+            raise
+    return ToolResult(
+        False,
+        f"{tool.name}: stopped after {limit:g} s, the time limit for one call; "
+        "narrow the path, pattern or range and try again",
+    )
 
 
 def parse_arguments(raw_arguments: str) -> dict[str, Any] | ToolResult:

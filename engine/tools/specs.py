@@ -49,7 +49,8 @@ FILE_READ = ToolSpec(
         "Read a text file and return its lines numbered from 1 (line number, a tab, then "
         "the line). By default up to 2000 lines from the start; use offset and limit to "
         "page through long files. Paths are relative to the working directory. Binary "
-        "files are refused. Very long lines are shortened."
+        "files and anything that is not a regular file (FIFOs, devices) are refused. "
+        "Very long lines are shortened."
     ),
     parameters={
         "type": "object",
@@ -144,8 +145,9 @@ GLOB = ToolSpec(
 GREP = ToolSpec(
     name="grep",
     description=(
-        "Search file contents for a regular expression (Python re syntax; use (?i) for "
-        "case-insensitive). Searches path (a file or directory, default: the working "
+        "Search file contents for a regular expression (RE2 syntax, like Python re but "
+        "without backreferences or lookahead/lookbehind; use (?i) for case-insensitive). "
+        "Searches path (a file or directory, default: the working "
         "directory) recursively, skipping binary files and .git. glob optionally limits "
         "which files are searched: '*.py' tests the file name, 'src/**/*.py' the path "
         "relative to path. Each result is 'path:line: text'."

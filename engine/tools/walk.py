@@ -2,20 +2,26 @@
 
 Both tools see the same files: ``.git`` directories are skipped, symlinked
 directories are not descended into, and a symlinked file is only listed when
-its target is inside the roots. Glob patterns are translated here rather than
-left to ``pathlib`` so ``**`` and the filters behave the same in both tools.
+its target is inside the roots. Only regular files are listed: a FIFO, device
+or socket is never opened by either tool. Glob patterns are translated here
+rather than left to ``pathlib`` so ``**`` and the filters behave the same in
+both tools; the translation is compiled with RE2, so no pattern can make
+matching backtrack.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from ikigai.engine.tools.base import ToolError
+from ikigai.engine.tools.blocking import StopFlag
 from ikigai.engine.tools.confinement import is_within
+from ikigai.engine.tools.regex import Pattern, RegexError, compile_pattern
 
 SKIPPED_DIRECTORIES = frozenset({".git"})
 
@@ -39,7 +45,7 @@ def _translate_class(pattern: str, start: int) -> tuple[str, int] | None:
 
 
 @lru_cache(maxsize=128)
-def glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> Pattern:
     """Compile a glob over ``/``-separated relative paths.
 
     ``*`` and ``?`` never cross ``/``; ``**`` as a whole path segment matches any
@@ -67,8 +73,8 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(pattern[i]))
             i += 1
     try:
-        return re.compile("".join(out) + r"\Z", re.DOTALL)
-    except re.error as error:
+        return compile_pattern("(?s)" + "".join(out) + r"\z")
+    except RegexError as error:
         raise ToolError(f"invalid glob pattern {pattern!r}: {error}") from error
 
 
@@ -78,23 +84,34 @@ def matches_glob(relative: str, pattern: str) -> bool:
     return glob_regex(pattern).match(target) is not None
 
 
-def walk_files(base: Path, roots: tuple[Path, ...]) -> Iterator[Path]:
-    """Files under ``base`` (or ``base`` itself if it is a file), in a stable order.
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` (followed if a link) is a regular file; ``stat`` never blocks."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def walk_files(base: Path, roots: tuple[Path, ...], stop: StopFlag) -> Iterator[Path]:
+    """Regular files under ``base`` (or ``base`` itself if it is one), in a stable order.
 
     Yielded paths keep ``base`` as their prefix (links are not resolved) so
-    callers can display them relative to it.
+    callers can display them relative to it. ``stop`` is checked at every
+    entry.
     """
-    if base.is_file():
+    if _is_regular(base):
         yield base
         return
     for directory, dirnames, filenames in os.walk(base):
+        stop.check()
         dirnames[:] = sorted(name for name in dirnames if name not in SKIPPED_DIRECTORIES)
         for name in sorted(filenames):
+            stop.check()
             path = Path(directory, name)
             if path.is_symlink():
                 target = Path(os.path.realpath(path))
-                if not is_within(target, roots) or not target.is_file():
+                if not is_within(target, roots) or not _is_regular(target):
                     continue
-            elif not path.is_file():
+            elif not _is_regular(path):
                 continue
             yield path

@@ -323,9 +323,7 @@ async def test_tool_denied_with_reason_reaches_the_model(
     assert "too risky" in tool_messages[0]["content"]
 
 
-async def test_submit_and_newline_keys_can_be_moved(
-    app_env: Path, fake_server: FakeServer
-) -> None:
+async def test_submit_and_newline_keys_can_be_moved(app_env: Path, fake_server: FakeServer) -> None:
     config = app_env / "config.toml"
     config.write_text(
         config.read_text(encoding="utf-8") + '\n[keys]\nsubmit = "ctrl+s"\nnewline = "enter"\n',

@@ -260,3 +260,52 @@ def test_jsonl_output_is_not_altered(fake_server: FakeServer, env: dict[str, str
     result = run_ikigai(["-p", "hi", "--output", "jsonl", *chat_args(fake_server)], env)
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert "".join(e["text"] for e in events if e["type"] == "text_delta") == "a\x1b[31mb"
+
+
+def test_tool_subprocesses_get_the_configured_environment_and_no_secrets(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[providers.openai-chat]\nmax_retries = 1\n"
+        '[tools]\nenv_allow = ["MY_*"]\n[tools.env]\nGREETING = "hello"\n',
+        encoding="utf-8",
+    )
+    env = clean_env(
+        tmp_path,
+        OPENAI_API_KEY="sk-loopback-key-123",
+        MY_SETTING="passed-through",
+        MY_TOKEN="tok-must-not-leak",
+        UNLISTED="not-passed",
+    )
+    command = 'echo "[$GREETING][$MY_SETTING][$MY_TOKEN][$UNLISTED][$OPENAI_API_KEY]"'
+    fake_server.enqueue(
+        Reply([ToolCall("bash", {"command": command}, id="call_1")]),
+        Reply([Text("done")]),
+    )
+    result = run_ikigai(
+        ["-p", "run it", "--output", "jsonl", "--allow", "bash", *chat_args(fake_server)],
+        env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    results = [
+        json.loads(line)
+        for line in result.stdout.decode().splitlines()
+        if json.loads(line)["type"] == "tool_result"
+    ]
+    assert results[0]["ok"] is True
+    assert "[hello][passed-through][][][]" in results[0]["output"]
+
+
+def test_a_key_with_a_stray_carriage_return_is_refused_by_name(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    key = "sk-proj-abcdefghijklmnop123456"
+    env = clean_env(tmp_path, OPENAI_API_KEY=key + "\r")
+    result = run_ikigai(["-p", "hi", *chat_args(fake_server)], env)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and "carriage return" in lines[0]
+    assert key not in result.stderr.decode()
+    assert fake_server.requests == []

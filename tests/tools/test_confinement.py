@@ -95,3 +95,50 @@ async def test_working_directory_reached_through_a_symlink(tmp_path: Path, workd
     result = await call("file_write", context, path="x.txt", content="ok")
     assert result.ok
     assert (workdir / "x.txt").read_text() == "ok"
+
+
+async def test_a_hard_link_to_a_file_outside_is_not_written(
+    context: ToolContext, workdir: Path, outside: Path
+) -> None:
+    (workdir / "link.txt").hardlink_to(outside / "secret.txt")
+    written = await call("file_write", context, path="link.txt", content="pwned")
+    assert not written.ok
+    assert "'link.txt' has 2 hard links" in written.output
+    edited = await call("file_edit", context, path="link.txt", old_string="top", new_string="x")
+    assert not edited.ok
+    assert "'link.txt' has 2 hard links" in edited.output
+    assert (outside / "secret.txt").read_text() == "top secret\n"
+
+
+async def test_hard_links_inside_the_roots_are_refused_too(
+    context: ToolContext, workdir: Path
+) -> None:
+    (workdir / "a.txt").write_text("same inode\n")
+    (workdir / "b.txt").hardlink_to(workdir / "a.txt")
+    result = await call("file_write", context, path="b.txt", content="changed")
+    assert not result.ok
+    assert (workdir / "a.txt").read_text() == "same inode\n"
+
+
+async def test_file_symlinks_pointing_outside_are_not_written(
+    context: ToolContext, workdir: Path, outside: Path
+) -> None:
+    (workdir / "link.txt").symlink_to(outside / "secret.txt")
+    (workdir / "dangling.txt").symlink_to(outside / "created.txt")
+    through_link = await call("file_write", context, path="link.txt", content="pwned")
+    assert not through_link.ok
+    assert "symlink" in through_link.output
+    dangling = await call("file_write", context, path="dangling.txt", content="pwned")
+    assert not dangling.ok
+    assert "symlink" in dangling.output
+    assert (outside / "secret.txt").read_text() == "top secret\n"
+    assert not (outside / "created.txt").exists()
+
+
+async def test_a_dangling_symlink_inside_the_roots_creates_its_target(
+    context: ToolContext, workdir: Path
+) -> None:
+    (workdir / "alias.txt").symlink_to(workdir / "real.txt")
+    result = await call("file_write", context, path="alias.txt", content="made")
+    assert result.ok
+    assert (workdir / "real.txt").read_text() == "made"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ikigai.engine.tools import ToolContext
+import pytest
+
+from ikigai.engine.tools import ToolContext, file_edit
 from tests.tools.helpers import call
 
 
@@ -154,3 +156,35 @@ async def test_file_edit_refuses_non_utf8(context: ToolContext, workdir: Path) -
     assert not result.ok
     assert "not valid UTF-8" in result.output
     assert path.read_bytes() == "café".encode("latin-1")
+
+
+async def test_file_write_keeps_a_refused_file_intact(context: ToolContext, workdir: Path) -> None:
+    (workdir / "a.txt").write_text("original\n")
+    (workdir / "b.txt").hardlink_to(workdir / "a.txt")
+    result = await call("file_write", context, path="a.txt", content="")
+    assert not result.ok
+    assert (workdir / "a.txt").read_text() == "original\n"  # not truncated before the check
+
+
+async def test_file_edit_refuses_files_over_its_size_limit(
+    context: ToolContext, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_edit, "MAX_EDIT_BYTES", 100)
+    (workdir / "big.txt").write_text("x" * 101)
+    result = await call("file_edit", context, path="big.txt", old_string="x", new_string="y")
+    assert not result.ok
+    assert "'big.txt' is 101 bytes; file_edit changes files up to 100 bytes" in result.output
+    assert (workdir / "big.txt").read_text() == "x" * 101
+
+
+async def test_file_edit_shrinks_and_grows_in_place(context: ToolContext, workdir: Path) -> None:
+    path = workdir / "f.txt"
+    path.write_text("alpha beta gamma\n")
+    inode = path.stat().st_ino
+    shrunk = await call("file_edit", context, path="f.txt", old_string="beta ", new_string="")
+    assert shrunk.ok
+    assert path.read_text() == "alpha gamma\n"
+    grown = await call("file_edit", context, path="f.txt", old_string="alpha", new_string="A" * 50)
+    assert grown.ok
+    assert path.read_text() == "A" * 50 + " gamma\n"
+    assert path.stat().st_ino == inode
