@@ -16,12 +16,15 @@ import argparse
 import asyncio
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from ikigai.cli.exits import (
     EXIT_FAILURE,
+    EXIT_HANGUP,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     UsageError,
     fail,
@@ -72,14 +75,63 @@ def run_headless_command(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         return fail(str(exc))
+    stopped = StopSignals()
     try:
-        return asyncio.run(_headless(args, settings, run, prompt))
+        return asyncio.run(stopped.run(_headless(args, settings, run, prompt)))
     except UsageError as exc:
         return fail(str(exc))
-    except KeyboardInterrupt:
-        # asyncio.run cancelled the turn first: the partial answer is stored.
-        print("\nikigai: interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # The turn was cancelled first: the partial answer is stored.
+        print(f"\nikigai: {stopped.describe()}", file=sys.stderr)
+        return stopped.exit_status
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP end a headless run the way Ctrl+C does.
+
+    The running turn is cancelled (so the partial answer is stored as
+    interrupted) and the exit status is the shell's ``128 + signal``.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    async def run(self, main: Coroutine[Any, Any, int]) -> int:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop(signum: int) -> None:
+            if self.received is None:
+                self.received = signum
+                task.cancel()
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            return await main
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
+
+    @property
+    def exit_status(self) -> int:
+        import signal
+
+        if self.received == signal.SIGTERM:
+            return EXIT_TERMINATED
+        if self.received == signal.SIGHUP:
+            return EXIT_HANGUP
         return EXIT_INTERRUPTED
+
+    def describe(self) -> str:
+        import signal
+
+        if self.received is None:
+            return "interrupted"
+        return f"interrupted ({signal.Signals(self.received).name})"
 
 
 async def open_database(settings: Settings, db_flag: str | None) -> Database:

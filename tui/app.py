@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
@@ -87,6 +88,7 @@ class IkigaiApp(ViewActions):
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
         self._conversation: Conversation | None = None
         self.closed = False
+        self.stopping_signal: int | None = None
         self.unsaved_at_exit = ""
         """Set when the app closed with messages storage could not take (said after exit)."""
         self.oldest_shown: int | None = None
@@ -109,8 +111,6 @@ class IkigaiApp(ViewActions):
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the guard that keeps control characters off the terminal."""
         return [*super().get_line_filters(), CONTROL_FILTER]
-
-    # -- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status").data_bind(info=IkigaiApp.status_info)
@@ -160,6 +160,7 @@ class IkigaiApp(ViewActions):
         self.bus.subscribe(forward_to(self, {"user_prompt", "done"}))
         self.prompt_input.focus()
         self.update_status()
+        signals.install(self)
         self.run_worker(self._open(), group="storage", exit_on_error=False)
 
     async def on_unmount(self) -> None:

@@ -132,5 +132,6 @@ def run_app(args: argparse.Namespace) -> int:
         from ikigai.engine.textsafety import neutralize
 
         print(f"ikigai: {neutralize(app.unsaved_at_exit)}", file=sys.stderr)
-        return 2
-    return int(result or 0)
+        if not app.return_code:
+            return 2
+    return app.return_code or int(result or 0)

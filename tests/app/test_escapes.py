@@ -7,18 +7,8 @@ on a pseudo-terminal and searches the bytes it wrote for the hostile payloads.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 import re
-import select
 import sqlite3
-import struct
-import subprocess
-import sys
-import termios
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +17,7 @@ from ikigai.tui.screens.copy import CopyScreen
 from ikigai.tui.screens.picker import PickerScreen
 from ikigai.tui.widgets.message_views import ErrorBlock, ToolCallView
 from tests.app.conftest import make_app, wait_for
+from tests.app.terminal import Terminal
 from tests.cli.headless_helpers import clean_env
 from tests.fakeserver import FakeServer, Reply, Text, Thinking, ToolCall, http_error
 from tests.widgets.painted import (
@@ -204,55 +195,6 @@ HOSTILE_WRITES = {
     "8-bit OSC": re.compile(b"\xc2\x9d"),
 }
 C1_CONTROL = re.compile("[\x80-\x9f]")
-
-
-class Terminal:
-    """A pseudo-terminal of 160x50 with ``ikigai`` running in it; collects what it writes."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.output = bytearray()
-        self.controller, terminal = os.openpty()
-        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ikigai", *args],
-            stdin=terminal,
-            stdout=terminal,
-            stderr=terminal,
-            env={**env, "TERM": "xterm-256color"},
-            cwd=cwd,
-            start_new_session=True,
-        )
-        os.close(terminal)
-
-    def read_until(self, condition: Callable[[bytes], bool], seconds: float = 30) -> None:
-        """Collect output until ``condition(output)`` holds; fails after ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while not condition(bytes(self.output)):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; the terminal shows {bytes(self.output)[-600:]!r}")
-            ready, _, _ = select.select([self.controller], [], [], 0.05)
-            if ready:
-                try:
-                    data = os.read(self.controller, 65536)
-                except OSError:  # the app exited and closed the terminal
-                    return
-                if not data:
-                    return
-                self.output.extend(data)
-
-    def type(self, keys: bytes) -> None:
-        os.write(self.controller, keys)
-
-    def close(self) -> int:
-        """Wait for the app to exit (killed after 20 s) and return its status."""
-        try:
-            status = self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            status = self.process.wait()
-        with contextlib.suppress(OSError):
-            os.close(self.controller)
-        return status
 
 
 def test_the_app_on_a_real_terminal_never_writes_content_escapes(

@@ -1,0 +1,104 @@
+"""SIGTERM and SIGHUP are handled like Ctrl+C: the partial answer is stored as
+interrupted and the exit status is 128 + the signal, in the app and headless."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.app.terminal import Terminal
+from tests.cli.headless_helpers import ROOT, clean_env
+from tests.fakeserver import FakeServer, Reply, Text
+
+ANSWER = "Words that arrive slowly enough to be stopped by a signal. " * 20
+
+
+def assistant_rows(db: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute(
+            "SELECT content, status FROM messages WHERE kind = 'assistant'"
+        ).fetchall()
+
+
+def chat(server: FakeServer) -> list[str]:
+    return ["--model", "openai-chat/fake-model", "--base-url", server.base_url("openai-chat")]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_headless_run_stores_the_partial_answer(
+    fake_server: FakeServer, tmp_path: Path, signum: int, status: int
+) -> None:
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
+    fake_server.enqueue(Reply([Text(ANSWER, chunk=4)], event_delay=0.02))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ikigai", "-p", "go", *chat(fake_server)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    streamed = b""
+    deadline = time.monotonic() + 30
+    while len(streamed) < 60 and time.monotonic() < deadline:
+        streamed += os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == status
+    assert b"Traceback" not in stderr
+    assert signal.Signals(signum).name.encode() in stderr
+    [(content, state)] = assistant_rows(Path(env["IKIGAI_DB"]))
+    assert state == "interrupted"
+    assert isinstance(content, str) and content and ANSWER.startswith(content)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_the_app_stores_the_partial_answer(
+    fake_server: FakeServer, tmp_path: Path, signum: int, status: int
+) -> None:
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
+    fake_server.enqueue(Reply([Text(ANSWER, chunk=4)], event_delay=0.05))
+    terminal = Terminal(chat(fake_server), env, tmp_path)
+    try:
+        terminal.read_until(lambda out: b"fake-model" in out)
+        terminal.type(b"go\r")
+        terminal.read_until(lambda out: b"Words that arrive" in out)
+        time.sleep(0.5)
+        terminal.process.send_signal(signum)
+        terminal.read_until(lambda out: terminal.process.poll() is not None)
+    finally:
+        code = terminal.close()
+    assert code == status, bytes(terminal.output)[-1500:]
+    [(content, state)] = assistant_rows(tmp_path / "ikigai.db")
+    assert state == "interrupted"
+    assert isinstance(content, str) and content and ANSWER.startswith(content)
+
+
+def test_closing_the_terminal_window_stores_the_partial_answer(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
+    fake_server.enqueue(Reply([Text(ANSWER, chunk=4)], event_delay=0.05))
+    terminal = Terminal(chat(fake_server), env, tmp_path)
+    terminal.read_until(lambda out: b"fake-model" in out)
+    terminal.type(b"go\r")
+    terminal.read_until(lambda out: b"Words that arrive" in out)
+    time.sleep(0.5)
+    os.close(terminal.controller)  # the window goes away: the kernel sends SIGHUP
+    try:
+        code = terminal.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        terminal.process.kill()
+        raise
+    assert code == 129
+    [(content, state)] = assistant_rows(tmp_path / "ikigai.db")
+    assert state == "interrupted"
+    assert isinstance(content, str) and content and ANSWER.startswith(content)
