@@ -116,13 +116,13 @@ _CODE = {
 }
 
 
-def answer() -> str:
-    """A deterministic Markdown answer of exactly ``TOKENS * DELTA`` characters."""
+def answer(size: int = TOKENS * DELTA) -> str:
+    """A deterministic Markdown answer of exactly ``size`` characters, ending in ``LAST_LINE``."""
     languages = list(_CODE)
     parts: list[str] = []
     length = 0
     section = 0
-    while length < TOKENS * DELTA:
+    while length < size:
         language = languages[section % len(languages)]
         chunk = (
             f"## Section {section + 1}: {language} notes\n\n"
@@ -148,7 +148,12 @@ def answer() -> str:
         parts.append(chunk)
         length += len(chunk)
         section += 1
-    return "".join(parts)[: TOKENS * DELTA - len(LAST_LINE) - 3] + "\n\n" + LAST_LINE + "\n"
+    text = "".join(parts)[: size - len(LAST_LINE) - 7]
+    # Close a code fence the cut left open, so the last line is a paragraph.
+    fence = (
+        "\n```\n" if sum(line.startswith("```") for line in text.split("\n")) % 2 else "\n\n\n\n\n"
+    )
+    return text + fence + "\n" + LAST_LINE + "\n"
 
 
 def screen_text(app: App[Any]) -> str:

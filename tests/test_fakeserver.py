@@ -653,6 +653,23 @@ async def test_delay_and_event_delay(fake_server: FakeServer) -> None:
     assert time.monotonic() - started >= 6 * 0.04
 
 
+async def test_paced_stream_keeps_its_schedule_and_its_bytes(fake_server: FakeServer) -> None:
+    text = "abcd" * 30  # 30 deltas + role chunk + finish + usage + [DONE] = 34 events
+    fake_server.enqueue(Reply([Text(text)]), Reply([Text(text)], pace=200))
+    whole = (await post(url_for(fake_server, "openai-chat"))).content
+    started = time.monotonic()
+    paced = (await post(url_for(fake_server, "openai-chat"))).content
+    elapsed = time.monotonic() - started
+    assert re.sub(rb"fake\d{6}", b"N", paced) == re.sub(rb"fake\d{6}", b"N", whole)
+    # The last of 34 events is due 33 / 200 s after the first.
+    assert elapsed >= 33 / 200
+    first, second = fake_server.streams
+    assert first.first_byte <= first.last_byte <= second.first_byte <= second.last_byte
+    assert second.last_byte - second.first_byte >= 33 / 200
+    with pytest.raises(ValueError, match="pace"):
+        Reply([Text("x")], pace=-1)
+
+
 async def test_concurrent_connections(fake_server: FakeServer) -> None:
     # Each reply takes >= 10 * 0.04 s; served one after the other they would need 1.2 s.
     replies = [Reply([Text("x" * 28)], event_delay=0.04) for _ in range(3)]

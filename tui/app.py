@@ -2,10 +2,13 @@
 
 The app holds the engine's ``Conversation`` and calls its verbs. A turn runs in
 a worker that iterates the engine's ``Turn`` and publishes every event on the
-``MessageBus`` tagged with the turn id; the scrollback, thinking pane, spinner
-and status bar subscribe (each event is posted to the widget's own queue).
-Storage is the engine's business and runs beside the display: nothing here
-waits on the disk. Heavy modules load when first needed.
+``MessageBus`` tagged with the turn id and the response's accumulator; the
+scrollback, thinking pane, spinner and status bar subscribe. Structural
+events are posted to each widget's own queue; deltas only wake the frame
+clock (``tui.frames``), which has the widgets pull the new text from the
+accumulator once a frame. Storage is the engine's business and runs beside
+the display: nothing here waits on the disk. Heavy modules load when first
+needed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
 from ikigai.tui.bus import BusEvent, MessageBus
+from ikigai.tui.frames import FrameClock
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session
@@ -33,7 +37,7 @@ from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
-from ikigai.tui.widgets.spinner import SPINNER_EVENTS, Spinner
+from ikigai.tui.widgets.spinner import Spinner
 from ikigai.tui.widgets.status_bar import StatusBar, StatusInfo
 from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
 
@@ -81,6 +85,7 @@ class IkigaiApp(ViewActions):
         self.clock = clock
         self.animations = animate
         self.bus = MessageBus()
+        self.frames = FrameClock(self, on_error=self._handle_exception)
         self.prompt_history = history if history is not None else PromptHistory()
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
@@ -118,7 +123,11 @@ class IkigaiApp(ViewActions):
             yield Scrollback(is_current=self.is_current, advise=self.advise, id="scrollback")
             yield ThinkingPane(is_current=self.is_current, id="thinking")
         yield Spinner(
-            is_current=self.is_current_turn, clock=self.clock, animate=self.animations, id="spinner"
+            is_current=self.is_current_turn,
+            clock=self.clock,
+            animate=self.animations,
+            request_frame=self.frames.touch,
+            id="spinner",
         )
         yield PromptInput(
             self.prompt_history,
@@ -156,8 +165,11 @@ class IkigaiApp(ViewActions):
         self.thinking_pane.display = self.show_thinking
         self.bus.subscribe(forward_to(self.scrollback, SCROLLBACK_EVENTS))
         self.bus.subscribe(forward_to(self.thinking_pane, THINKING_EVENTS))
-        self.bus.subscribe(forward_to(self.spinner, SPINNER_EVENTS))
+        self.bus.subscribe(self.spinner.on_bus_event)
         self.bus.subscribe(forward_to(self, {"user_prompt", "done"}))
+        self.bus.subscribe(self.frames.on_bus_event)
+        for puller in (self.scrollback, self.thinking_pane, self.spinner):
+            self.frames.add(puller)
         self.prompt_input.focus()
         self.update_status()
         signals.install(self)
@@ -166,6 +178,7 @@ class IkigaiApp(ViewActions):
     async def on_unmount(self) -> None:
         # However the app ends, a running turn is stored as interrupted and the
         # database thread does not outlive the app.
+        self.frames.close()
         await self.cancel_and_wait(show=False)
         await close_session(self)
 
@@ -298,7 +311,7 @@ class IkigaiApp(ViewActions):
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
         async for event in turn:
-            publish(BusEvent(turn_id, turn.response_number, event))
+            publish(BusEvent(turn_id, turn.response_number, event, turn.accumulator))
         return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:

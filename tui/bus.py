@@ -1,10 +1,13 @@
 """The message bus: one publish, many subscribers, nothing awaited.
 
 The turn worker publishes every event of the engine's turn wrapped in a
-``BusEvent`` tagged with the turn it belongs to. The scrollback, thinking
-pane, spinner and status bar subscribe; the worker never calls a widget.
-Publishing is synchronous and cheap: a subscriber posts the event to its
-widget's queue and returns. Storage is not a subscriber: the engine records
+``BusEvent`` tagged with the turn it belongs to (and the response's
+accumulator). The scrollback, thinking pane, spinner and status bar
+subscribe; the worker never calls a widget. Publishing is synchronous and
+cheap: a subscriber posts a structural event (start, tool calls, done, error)
+to its widget's queue and returns; a delta only marks the stream dirty for
+the next frame (``tui.frames``), where the widgets take the new text from the
+accumulator. Storage is not a subscriber: the engine records
 beside the display, so no subscriber can hold the stream back. Nothing here
 imports Textual, so the bus is testable without a terminal.
 """
@@ -13,8 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ikigai.engine.events import RunnerEvent
+
+if TYPE_CHECKING:
+    from ikigai.engine.accumulator import ResponseAccumulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +29,15 @@ class BusEvent:
     """An event of turn ``turn_id`` (unique within the app session).
 
     ``response_number`` is 0 for the user prompt, then 1, 2, ... for each model
-    response of the turn.
+    response of the turn; ``accumulator`` is the record of the response
+    streaming when the event came (``None`` before the first one), where a
+    display takes the text that arrived since it last looked.
     """
 
     turn_id: int
     response_number: int
     event: RunnerEvent
+    accumulator: ResponseAccumulator | None = None
 
     @property
     def type(self) -> str:

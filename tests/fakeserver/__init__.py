@@ -23,7 +23,13 @@ from tests.fakeserver.script import (
     load_script,
     reply_from_dict,
 )
-from tests.fakeserver.server import NO_REPLY_MESSAGE, FakeServer, RecordedRequest, route_for
+from tests.fakeserver.server import (
+    NO_REPLY_MESSAGE,
+    FakeServer,
+    RecordedRequest,
+    StreamTiming,
+    route_for,
+)
 
 __all__ = [
     "NO_REPLY_MESSAGE",
@@ -32,6 +38,7 @@ __all__ = [
     "Raw",
     "RecordedRequest",
     "Reply",
+    "StreamTiming",
     "Text",
     "Thinking",
     "ToolCall",

@@ -138,6 +138,10 @@ class Reply:
     carries the delay as a ``google.rpc.RetryInfo`` detail in the body instead.
     ``delay`` holds back the response headers; ``event_delay`` sleeps before
     every event; ``split`` writes the body in pieces of that many bytes.
+    ``pace`` (events per second) sends the events on a fixed schedule, event
+    *k* due ``k / pace`` seconds after the first, every event that is due in one
+    write: the rate holds over a long stream even when the server's sleeps
+    overshoot, and a fast pace arrives in network-sized batches as real ones do.
     """
 
     steps: list[Step] = field(default_factory=list)
@@ -149,6 +153,7 @@ class Reply:
     body: bytes | str | dict[str, Any] | None = None
     fault: Fault | None = None
     event_delay: float = 0.0
+    pace: float = 0.0
     split: int | None = None
     delay: float = 0.0
     retry_after: str | None = None
@@ -159,6 +164,8 @@ class Reply:
             raise ValueError(f"unknown finish {self.finish!r}; expected one of {FINISH_NAMES}")
         if self.split is not None and self.split <= 0:
             raise ValueError("split must be a positive number of bytes")
+        if self.pace < 0:
+            raise ValueError("pace must be a positive number of events per second (or 0)")
         if self.usage is not None:
             unknown = set(self.usage) - set(USAGE_KEYS)
             if unknown:
@@ -244,6 +251,7 @@ _REPLY_KEYS = frozenset(
         "body",
         "fault",
         "event_delay",
+        "pace",
         "split",
         "delay",
         "retry_after",

@@ -18,6 +18,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -72,6 +73,18 @@ class RecordedRequest:
     body: bytes
     json: Any = None
     route: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamTiming:
+    """When the server wrote the first and the last body bytes of one 200 stream.
+
+    Both are ``time.monotonic()`` values, so a benchmark in the same process can
+    compare them with its own clock (the time the server took to send an answer).
+    """
+
+    first_byte: float
+    last_byte: float
 
 
 @dataclass
@@ -144,6 +157,8 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
         """Server-side failures (a reply that could not be rendered, say)."""
+        self.streams: list[StreamTiming] = []
+        """When each 200 stream of a scripted ``Reply`` was sent, in order of completion."""
         self._repeat = list(repeat)
         self._queue: deque[Reply | Raw] = deque()
         self._lock = threading.Lock()
@@ -457,6 +472,7 @@ class FakeServer:
         ]
         writer.write(_head(200, headers))
         await writer.drain()
+        first_byte = time.monotonic()
         for number, group in enumerate(plan.groups):
             if number:
                 await asyncio.sleep(plan.stall)
@@ -464,16 +480,32 @@ class FakeServer:
                 for byte in b"".join(group):
                     await asyncio.sleep(plan.drip)
                     await self._write(writer, bytes([byte]), None)
+            elif reply.pace > 0:
+                await self._paced(writer, group, reply.pace, reply.split)
             elif reply.event_delay > 0:
                 for event in group:
                     await asyncio.sleep(reply.event_delay)
                     await self._write(writer, event, reply.split)
             elif group:
                 await self._write(writer, b"".join(group), reply.split)
+        self.streams.append(StreamTiming(first_byte, time.monotonic()))
         if plan.reset:
             await self._reset(writer)
             return True
         return False
+
+    async def _paced(
+        self, writer: asyncio.StreamWriter, events: list[bytes], pace: float, split: int | None
+    ) -> None:
+        """Send ``events`` at ``pace`` a second: each wake-up writes every event that is due."""
+        start = time.monotonic()
+        sent = 0
+        while sent < len(events):
+            due = min(len(events), int((time.monotonic() - start) * pace) + 1)
+            await self._write(writer, b"".join(events[sent:due]), split)
+            sent = due
+            if sent < len(events):
+                await asyncio.sleep(max(0.0, start + sent / pace - time.monotonic()))
 
     @staticmethod
     async def _write(writer: asyncio.StreamWriter, data: bytes, split: int | None) -> None:

@@ -95,7 +95,7 @@ async def ask(app: IkigaiApp, call: ToolCallBlock) -> Approval:
 
     app.push_screen(screen, done)
     spinner = app.spinner
-    # Through the spinner's own queue, after the tool_run event already queued there.
+    # set_state wins over the bus events the spinner has not shown yet (tool_run).
     spinner.call_later(spinner.set_state, "waiting for your approval")
     try:
         return await answer

@@ -3,7 +3,10 @@
 ``forward_to(widget)`` makes a bus subscriber that posts each event to the
 widget's message queue as a ``BusMessage``; the widget handles it on its own
 turn of the event loop (``on_bus_message``). ``types`` filters what is worth
-posting, so a status bar does not wake up for each text delta.
+posting: the structural events a widget reacts to (start, tool calls, done,
+error). Deltas are never posted: a message per delta is what made streaming
+cost most of a core. The frame clock (``tui.frames``) takes them instead, and
+the widgets read the new text from the response's accumulator once a frame.
 """
 
 from __future__ import annotations

@@ -3,10 +3,23 @@
 The text is split into top-level Markdown blocks (paragraphs, headings, lists,
 block quotes, tables, fenced code) as it arrives. A block that can no longer
 change is rendered once, at the current width, into cached lines and never
-touched again; only the last, still-open block is re-rendered, at most
-``StreamingMarkdown.MAX_FPS`` times a second. The widget is a single line-API
-widget: painting copies cached lines, so the cost of a refresh does not grow
-with the length of the message.
+touched again; only the last, still-open block is re-rendered. The widget is
+a single line-API widget: painting copies cached lines, so the cost of a
+refresh does not grow with the length of the message. A refresh that leaves
+the height unchanged repaints only the lines that changed; only growth asks
+for a layout.
+
+Long fenced code blocks and tables are rendered ``CHUNK_LINES`` lines (rows)
+at a time, so an open 5,000-line code block or 3,000-row table costs one
+chunk per frame, not the whole block: the completed chunks are frozen like
+blocks, and only the open chunk is parsed and rendered again. Each chunk is
+rendered by Rich's own Markdown from the block's opening line(s) and its
+lines, and the pieces fit together as the whole block would: a code block's
+padding lines appear once, at its ends; a table's header appears once, and
+every chunk uses the column widths Rich chose for the first one (a later
+cell wider than its column wraps). A construct that spans a chunk boundary
+in a code block (a multi-line string, say) is coloured from the boundary on
+as the lexer sees it there.
 
 Control characters are data: each block's source is neutralized (``\\x1b`` for
 ESC, as ``engine.textsafety.neutralize`` shows them) just before Rich renders
@@ -20,16 +33,20 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from rich.console import Console, ConsoleOptions
-from rich.markdown import Markdown
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import Markdown, MarkdownElement, TableElement
 from rich.segment import Segment
 from rich.style import Style
+from rich.table import Table
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.timer import Timer
@@ -39,6 +56,14 @@ from ikigai.engine.textsafety import neutralize
 
 DARK_CODE_THEME = "monokai"
 LIGHT_CODE_THEME = "friendly"
+CHUNK_LINES = 32
+"""Code lines (table rows) per chunk of a long code block (table)."""
+LONG_MESSAGE = 64 * 1024
+"""Characters from which a message is rendered in budgeted steps after a layout at a new
+width or theme (shorter ones render at once, as a whole)."""
+
+BlockKind = Literal["markdown", "fence", "table"]
+CacheKey = tuple[int, bool]
 
 
 @functools.cache
@@ -51,14 +76,82 @@ def _parser() -> MarkdownIt:
     return MarkdownIt().enable("strikethrough").enable("table")
 
 
+class _ChunkTable(Table):
+    """Rich's table, with the column widths of the first chunk reused by the others.
+
+    ``_calculate_column_widths`` is Rich's (private, stable since Rich 10):
+    the first chunk records what Rich computed, later chunks return it, so
+    their columns line up. A widget test compares chunked and whole tables.
+    """
+
+    def __init__(self, *args: Any, widths: list[int] | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixed_widths = widths
+        self.computed_widths: list[int] = []
+
+    def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
+        if self.fixed_widths is not None and len(self.fixed_widths) == len(self.columns):
+            return list(self.fixed_widths)
+        widths: list[int] = super()._calculate_column_widths(console, options)
+        self.computed_widths = widths
+        return widths
+
+
+class _ChunkTableElement(TableElement):
+    """One chunk of a long table: Rich's ``TableElement`` rendered as ``_ChunkTable``."""
+
+    chunk: _TableChunk
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> MarkdownElement:
+        element = cls()
+        element.chunk = getattr(markdown, "table_chunk", None) or _TableChunk()
+        return element
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        chunk = self.chunk
+        # As rich.markdown.TableElement (Rich 13-15) builds it, plus the chunk's settings.
+        table = _ChunkTable(
+            box=box.SIMPLE,
+            pad_edge=False,
+            style="markdown.table.border",
+            show_edge=True,
+            collapse_padding=True,
+            show_header=chunk.header,
+            widths=chunk.widths,
+        )
+        if self.header is not None and self.header.row is not None:
+            for column in self.header.row.cells:
+                heading = column.content.copy()
+                heading.stylize("markdown.table.header")
+                table.add_column(heading)
+        if self.body is not None:
+            for row in self.body.rows:
+                table.add_row(*[element.content for element in row.cells])
+        yield table
+        chunk.computed = table.computed_widths
+
+
+@dataclass(slots=True)
+class _TableChunk:
+    """How to render one chunk of a table: with its header, with fixed column widths."""
+
+    header: bool = True
+    widths: list[int] | None = None
+    computed: list[int] = field(default_factory=list)
+
+
 class _BlockMarkdown(Markdown):
     """Rich's ``Markdown`` parsed with the shared parser instead of a new one per block.
 
     Sets the same attributes as ``Markdown.__init__`` (rich 13-15); a widget
-    test compares the result with Rich's own rendering of the whole text.
+    test compares the result with Rich's own rendering of the whole text. A
+    ``table_chunk`` renders its table as a chunk of a longer one.
     """
 
-    def __init__(self, markup: str, code_theme: str) -> None:
+    def __init__(
+        self, markup: str, code_theme: str, table_chunk: _TableChunk | None = None
+    ) -> None:
         self.markup = markup
         self.parsed = _parser().parse(markup)
         self.code_theme = code_theme
@@ -67,6 +160,16 @@ class _BlockMarkdown(Markdown):
         self.hyperlinks = True
         self.inline_code_lexer = None
         self.inline_code_theme = code_theme
+        self.table_chunk = table_chunk
+
+
+class _ChunkMarkdown(_BlockMarkdown):
+    """A block whose table is one chunk of a longer table (``table_chunk``)."""
+
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "table_open": _ChunkTableElement,
+    }
 
 
 def _normalize_newlines(text: str) -> str:
@@ -84,7 +187,7 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _fence_contents(tokens: list[Token]) -> list[str]:
+def _fence_contents(tokens: Iterable[Token]) -> list[str]:
     return [token.content for token in tokens if token.type == "fence"]
 
 
@@ -103,12 +206,30 @@ def _is_plain_blank(line: list[Segment]) -> bool:
 
 @dataclass(slots=True, eq=False)
 class _Block:
-    """One top-level Markdown block and its rendering at one width and theme."""
+    """One top-level Markdown block (or one chunk of a long one) and its rendering.
+
+    A chunk (``kind`` ``fence`` or ``table``) carries the block's opening
+    line(s) in ``source`` before its own lines; ``first`` and ``last`` say
+    which ends of the whole block it holds, ``head`` is the first chunk (whose
+    table widths it uses) and ``joined`` means no blank line separates it from
+    the block before. ``fences`` are the code contents of a ``markdown``
+    block; ``fence_part`` the lines a fence chunk adds to its code block.
+    """
 
     source: str
-    fences: list[str]
-    cache_key: tuple[int, bool] | None = None
+    fences: list[str] = field(default_factory=list)
+    kind: BlockKind = "markdown"
+    first: bool = True
+    last: bool = True
+    head: _Block | None = None
+    fence_part: str = ""
+    cache_key: CacheKey | None = None
     lines: list[Strip] = field(default_factory=list)
+    table_widths: dict[CacheKey, list[int]] = field(default_factory=dict)
+
+    @property
+    def joined(self) -> bool:
+        return not self.first
 
 
 @dataclass(slots=True)
@@ -119,6 +240,217 @@ class _Split:
     consumed: int
 
 
+@dataclass(slots=True)
+class _Continuation:
+    """A long code block or table whose first chunks are frozen: how to read the rest.
+
+    ``prefix`` (the opening fence line, or the table's header and delimiter
+    rows) is parsed in front of the open text, so the parser sees the rest as
+    the same block without reading the frozen lines again.
+    """
+
+    kind: Literal["fence", "table"]
+    prefix: str
+    head: _Block
+
+
+class _Splitter:
+    """Splits the open text into frozen blocks, chunking long code blocks and tables."""
+
+    def __init__(self, parser: MarkdownIt) -> None:
+        self.parser = parser
+        self.continuation: _Continuation | None = None
+
+    def split(self, text: str, *, final: bool) -> _Split:
+        """The blocks (and chunks) of ``text`` that can no longer change; see ``split_blocks``."""
+        continuation = self.continuation
+        prefix = continuation.prefix if continuation is not None else ""
+        full = prefix + text
+        tokens = self.parser.parse(full)
+        starts = _line_starts(full)
+        # Index of the first line that is not yet terminated by a newline.
+        partial_line = len(starts) - 1 if not full.endswith("\n") else len(starts)
+
+        def offset(line: int) -> int:
+            return starts[line] if line < len(starts) else len(full)
+
+        top: list[tuple[int, int, int]] = []  # (first line, end line, first token index)
+        for index, token in enumerate(tokens):
+            if token.level == 0 and token.nesting >= 0 and token.map is not None:
+                top.append((token.map[0], token.map[1], index))
+
+        blocks: list[_Block] = []
+        consumed = len(prefix)
+        for position, (first, end, token_index) in enumerate(top):
+            if position + 1 < len(top):
+                next_first, _, next_token_index = top[position + 1]
+                complete = final or next_first < partial_line
+            else:
+                next_first, next_token_index = len(starts), len(tokens)
+                complete = final
+            token = tokens[token_index]
+            kind: BlockKind = (
+                "fence"
+                if token.type == "fence"
+                else "table"
+                if token.type == "table_open"
+                else "markdown"
+            )
+            continued = position == 0 and continuation is not None
+            if kind != "markdown":
+                head_lines = 1 if kind == "fence" else 2
+                body_start = first + head_lines
+                body_stop = end if complete else min(partial_line, end)
+                chunks = self._chunks(
+                    full, starts, kind, first, body_start, body_stop, complete, continued
+                )
+                if chunks is not None:
+                    blocks.extend(chunks)
+                    if not complete:
+                        consumed = offset(body_start + _frozen_lines(chunks, kind))
+                        break
+                    self.continuation = None
+                    consumed = offset(next_first)
+                    continue
+            if not complete:
+                break
+            source = full[offset(first) : offset(end)]
+            blocks.append(_Block(source, _fence_contents(tokens[token_index:next_token_index])))
+            consumed = offset(next_first)
+        if final:
+            consumed = len(full)
+            self.continuation = None
+        return _Split(blocks, consumed - len(prefix))
+
+    def _chunks(
+        self,
+        full: str,
+        starts: list[int],
+        kind: Literal["fence", "table"],
+        first: int,
+        body_start: int,
+        body_stop: int,
+        complete: bool,
+        continued: bool,
+    ) -> list[_Block] | None:
+        """The chunks of a long code block or table (``None``: short, render it whole).
+
+        While the block is open, only whole chunks of complete lines are
+        frozen, and at least one line stays open. A code chunk never ends on a
+        blank line (Rich drops a code block's trailing blank lines).
+        """
+        lines = body_stop - body_start
+        if not continued and lines <= CHUNK_LINES:
+            return None
+        if not complete and lines <= CHUNK_LINES:
+            return []
+
+        def text(line_from: int, line_to: int) -> str:
+            end = starts[line_to] if line_to < len(starts) else len(full)
+            return full[starts[line_from] : end]
+
+        prefix = text(first, body_start)
+        continuation = self.continuation
+        head = continuation.head if continuation is not None else None
+        chunks: list[_Block] = []
+        position = body_start
+        while True:
+            left = body_stop - position
+            if complete and left <= CHUNK_LINES:
+                stop = body_stop
+            elif not complete and left <= CHUNK_LINES:
+                break
+            else:
+                stop = position + CHUNK_LINES
+                if kind == "fence":
+                    while stop > position + 1 and not full[starts[stop - 1] : starts[stop]].strip():
+                        stop -= 1
+            chunk = _Block(
+                prefix + text(position, stop),
+                kind=kind,
+                first=head is None,
+                last=complete and stop == body_stop,
+                head=head,
+            )
+            if kind == "fence":
+                chunk.fence_part = "".join(_fence_contents(self.parser.parse(chunk.source)))
+                if chunk.fence_part and not chunk.last and not chunk.fence_part.endswith("\n"):
+                    chunk.fence_part += "\n"
+            if head is None:
+                head = chunk
+                chunk.head = None
+            chunks.append(chunk)
+            position = stop
+            if chunk.last:
+                break
+        if not complete and head is not None:
+            self.continuation = _Continuation(kind, prefix, head)
+        return chunks
+
+    def open_block(self, text: str) -> _Block:
+        """The open rest of the text as one block to render again each frame."""
+        continuation = self.continuation
+        if continuation is None:
+            return _Block(text)
+        return _Block(
+            continuation.prefix + text,
+            kind=continuation.kind,
+            first=False,
+            last=True,
+            head=continuation.head,
+        )
+
+    def open_fences(self, text: str) -> list[str]:
+        """The code contents in the open ``text`` (the continued code block's rest first)."""
+        prefix = self.continuation.prefix if self.continuation is not None else ""
+        return _fence_contents(self.parser.parse(prefix + text))
+
+
+def _frozen_lines(chunks: list[_Block], kind: str) -> int:
+    """How many body lines ``chunks`` hold (each chunk's source begins with the prefix)."""
+    head_lines = 1 if kind == "fence" else 2
+    return sum(chunk.source.count("\n") - head_lines for chunk in chunks)
+
+
+def resize_keeping_lines(
+    widget: Widget, size: Size, virtual_size: Size, container_size: Size
+) -> bool:
+    """Textual's ``Widget._size_updated`` for a widget that grows at the same width.
+
+    Textual marks a widget whose size changed dirty as a whole (every painted
+    line is rendered again) and, as its virtual size changed, asks for a second
+    layout of the screen. A streaming answer only grows at its end: its lines
+    are painted at the same rows as before, and the lines that changed were
+    marked dirty when they changed (``refresh(region)``). So at the same width,
+    when nothing is drawn at the widget's bottom edge (no bottom border,
+    outline or padding), the painted lines are kept and no second layout is
+    asked for. Otherwise (a new width, say) Textual's own runs, without the
+    second layout: the widget does not scroll, and the layout that calls this
+    just settled its size. Relies on Textual's private size attributes (Textual
+    is pinned); the streaming tests compare streamed and at-once renders.
+    """
+    styles = widget.styles
+    keeps_lines = (
+        widget._size.width == size.width
+        and styles.padding.bottom == 0
+        and styles.border_bottom[0] in ("", "none")
+        and styles.outline_bottom[0] in ("", "none")
+    )
+    if not keeps_lines:
+        return Widget._size_updated(widget, size, virtual_size, container_size, layout=False)
+    widget._layout_cache.clear()
+    if (
+        widget._size == size
+        and widget.virtual_size == virtual_size
+        and widget._container_size == container_size
+    ):
+        return False
+    widget._size = size
+    widget.set_reactive(Widget.virtual_size, virtual_size)
+    widget._container_size = container_size
+    return True
+
+
 def split_blocks(text: str, *, final: bool, parser: MarkdownIt | None = None) -> _Split:
     """Split ``text`` (starting at a block boundary) into blocks that can no longer change.
 
@@ -127,48 +459,24 @@ def split_blocks(text: str, *, final: bool, parser: MarkdownIt | None = None) ->
     as ``#`` may still turn out to be ``#hashtag``, a continuation). With
     ``final`` every block is complete. ``consumed`` is the offset in ``text``
     where the first incomplete block starts (``len(text)`` when all are done).
+    A long code block or table comes as several chunks (see the module's docstring).
     """
-    parser = parser or _parser()
-    tokens = parser.parse(text)
-    starts = _line_starts(text)
-    # Index of the first line that is not yet terminated by a newline.
-    partial_line = len(starts) - 1 if not text.endswith("\n") else len(starts)
-
-    top: list[tuple[int, int, int]] = []  # (first line, end line, first token index)
-    for index, token in enumerate(tokens):
-        if token.level == 0 and token.nesting >= 0 and token.map is not None:
-            top.append((token.map[0], token.map[1], index))
-
-    blocks: list[_Block] = []
-    consumed = 0
-    for position, (first, end, token_index) in enumerate(top):
-        if position + 1 < len(top):
-            next_first, _, next_token_index = top[position + 1]
-            if not final and next_first >= partial_line:
-                break
-        elif not final:
-            break
-        else:
-            next_first, next_token_index = len(starts), len(tokens)
-        source = text[starts[first] : starts[end] if end < len(starts) else len(text)]
-        blocks.append(_Block(source, _fence_contents(tokens[token_index:next_token_index])))
-        consumed = starts[next_first] if next_first < len(starts) else len(text)
-    if final:
-        consumed = len(text)
-    return _Split(blocks, consumed)
+    return _Splitter(parser or _parser()).split(text, final=final)
 
 
 class StreamingMarkdown(Widget):
     """A Markdown answer that is appended to while it streams, rendered block by block.
 
-    ``append`` only buffers text and schedules a render; renders are coalesced to
-    at most ``MAX_FPS`` a second. Completed blocks are rendered once (per width
-    and theme) into cached lines; only the open block at the end is re-rendered.
-    A backlog of completed blocks (a stream faster than rendering) is rendered
-    ``RENDER_BUDGET`` seconds at a time so keys and frames are handled in between.
-    ``finish`` renders what is left and freezes the widget. Constructed with
-    ``finished=True`` (a message loaded from history) it splits and renders once,
-    with no timers.
+    Two ways to stream: ``feed`` renders at once and is meant for a caller that
+    paces the frames (the app's frame clock); ``append`` only buffers and
+    schedules a render, coalesced to at most ``MAX_FPS`` a second. Completed
+    blocks are rendered once (per width and theme) into cached lines; only the
+    open block at the end is re-rendered. A backlog of completed blocks (a
+    stream faster than rendering) is rendered ``RENDER_BUDGET`` seconds at a
+    time so keys and frames are handled in between. ``finish`` renders what is
+    left and freezes the widget. Constructed with ``finished=True`` (a message
+    loaded from history) it splits once and renders at its first layout, with
+    no timer, unless it is long (``LONG_MESSAGE``): then it renders in steps.
     """
 
     DEFAULT_CSS = """
@@ -178,7 +486,7 @@ class StreamingMarkdown(Widget):
     """
 
     MAX_FPS = 25
-    """Upper bound on re-renders of the open block per second while streaming."""
+    """Upper bound on re-renders of the open block per second for ``append``."""
 
     RENDER_BUDGET = 0.012
     """Seconds of block rendering per step; a backlog is rendered over several steps so
@@ -195,10 +503,14 @@ class StreamingMarkdown(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._parser = _parser()
+        self._splitter = _Splitter(self._parser)
         self._blocks: list[_Block] = []
         self._open: _Block | None = None
-        self._text = ""  # normalized text handed to the splitter
-        self._open_start = 0  # offset in _text where the open (unfrozen) text begins
+        self._done_text: list[str] = []  # normalized text of the frozen blocks, in pieces
+        self._done_joined = ""
+        self._done_joined_parts = 0
+        self._open_text = ""  # normalized text after the frozen blocks
+        self._frozen_chars = 0
         self._pending: list[str] = []
         self._finished = False
         self._timer: Timer | None = None
@@ -207,7 +519,10 @@ class StreamingMarkdown(Widget):
         # Concatenated lines of the shown blocks at the cache key below, with separators.
         self._frozen_lines: list[Strip] = []
         self._frozen_count = 0  # how many blocks _frozen_lines holds
-        self._lines_key: tuple[int, bool] | None = None
+        self._lines_key: CacheKey | None = None
+        self._height = -1  # lines at the last refresh (-1: never laid out)
+        self._tail: list[Strip] = []  # the open block's lines at the last refresh
+        self._paint_style: Style | None = None
         if markdown:
             self._pending.append(markdown)
         if finished:
@@ -219,7 +534,7 @@ class StreamingMarkdown(Widget):
     @property
     def markdown(self) -> str:
         """All the Markdown received so far, including text not yet rendered."""
-        return self._text + "".join(self._pending)
+        return self._frozen_text() + self._open_text + "".join(self._pending)
 
     @property
     def finished(self) -> bool:
@@ -229,11 +544,36 @@ class StreamingMarkdown(Widget):
     @property
     def code_blocks(self) -> list[str]:
         """The contents of the fenced code blocks, in order (an unclosed last fence included)."""
-        result = [code for block in self._blocks for code in block.fences]
-        tail = _normalize_newlines(self.markdown[self._open_start :])
-        if tail.strip():
-            result.extend(_fence_contents(self._parser.parse(tail)))
+        result: list[str] = []
+        parts: list[str] = []
+        for block in self._blocks:
+            if block.kind == "fence":
+                parts.append(block.fence_part)
+                if block.last:
+                    result.append("".join(parts))
+                    parts = []
+            else:
+                result.extend(block.fences)
+        tail = _normalize_newlines(self._open_text + "".join(self._pending))
+        if parts:
+            rest = self._splitter.open_fences(tail)
+            result.append("".join(parts) + (rest[0] if rest else ""))
+            result.extend(rest[1:])
+        elif tail.strip():
+            result.extend(self._splitter.open_fences(tail))
         return result
+
+    def feed(self, text: str) -> None:
+        """Add ``text`` and render it now (the caller paces the calls, once a frame)."""
+        if self._finished:
+            raise RuntimeError("StreamingMarkdown.feed() after finish()")
+        if not text:
+            return
+        self._pending.append(text)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._flush(final=False)
 
     def append(self, text: str) -> None:
         """Add ``text`` to the end of the message; rendering happens later, coalesced."""
@@ -261,6 +601,13 @@ class StreamingMarkdown(Widget):
         self._flush(final=True)
 
     # -- splitting -------------------------------------------------------------------------
+
+    def _frozen_text(self) -> str:
+        parts = self._done_text
+        if self._done_joined_parts != len(parts):
+            self._done_joined += "".join(parts[self._done_joined_parts :])
+            self._done_joined_parts = len(parts)
+        return self._done_joined
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -292,22 +639,55 @@ class StreamingMarkdown(Widget):
             if not final and incoming.endswith("\r"):
                 self._pending.append("\r")
                 incoming = incoming[:-1]
-            self._text += _normalize_newlines(incoming)
-        open_text = self._text[self._open_start :]
-        split = split_blocks(open_text, final=final, parser=self._parser)
+            self._open_text += _normalize_newlines(incoming)
+        open_text = self._open_text
+        split = self._splitter.split(open_text, final=final)
         self._blocks.extend(split.blocks)
-        self._open_start += split.consumed
-        rest = open_text[split.consumed :]
-        self._open = _Block(rest, []) if rest.strip() and not final else None
+        if split.consumed:
+            self._done_text.append(open_text[: split.consumed])
+            self._frozen_chars += split.consumed
+            open_text = self._open_text = open_text[split.consumed :]
+        showing = open_text.strip() and not final
+        self._open = self._splitter.open_block(open_text) if showing else None
         self._catch_up()
 
     def _catch_up(self) -> None:
-        """Render newly frozen blocks within the budget; schedule the rest for the next step."""
+        """Render newly frozen blocks within the budget, then refresh what changed.
+
+        When the number of lines did not change, only the lines that did are
+        repainted; otherwise the widget asks for a layout (it grew).
+        """
         width = self.content_size.width if self.is_mounted else 0
         if width <= 0:
-            # Not laid out yet: the first layout renders everything at its width.
-            self._shown = len(self._blocks)
+            # Not laid out yet: the first layout renders what is shown.
+            if not self._is_long:
+                self._shown = len(self._blocks)
             return
+        key = self._cache_key(width)
+        before = len(self._frozen_lines) if self._lines_key == key else -1
+        self._render_step(width)
+        frozen, open_lines = self._all_lines(width)
+        height = len(frozen) + len(open_lines)
+        old_tail, self._tail = self._tail, open_lines
+        if before < 0:
+            self._height = height
+            self.refresh(layout=True)
+            return
+        new_tail = frozen[before:] + open_lines
+        changed = next(
+            (y for y, (old, new) in enumerate(zip(old_tail, new_tail, strict=False)) if old != new),
+            None,
+        )
+        grown = height != self._height
+        self._height = height
+        if changed is None and len(old_tail) == len(new_tail) and not grown:
+            return
+        top = before + (changed if changed is not None else min(len(old_tail), len(new_tail)))
+        # Only the lines from ``top`` on changed; growth also needs a layout.
+        self.refresh(Region(0, top, width, max(1, height - top)), layout=grown)
+
+    def _render_step(self, width: int) -> None:
+        """Show more frozen blocks, for ``RENDER_BUDGET`` seconds; a timer continues after."""
         deadline = time.monotonic() + self.RENDER_BUDGET
         self._update_frozen_lines(width)
         while self._shown < len(self._blocks) and time.monotonic() < deadline:
@@ -315,11 +695,14 @@ class StreamingMarkdown(Widget):
             self._update_frozen_lines(width)
         if self._shown < len(self._blocks) and self._timer is None:
             self._timer = self.set_timer(0.001, self._on_timer, name="markdown-catch-up")
-        self.refresh(layout=True)
+
+    @property
+    def _is_long(self) -> bool:
+        return self._frozen_chars > LONG_MESSAGE
 
     # -- rendering -------------------------------------------------------------------------
 
-    def _cache_key(self, width: int) -> tuple[int, bool]:
+    def _cache_key(self, width: int) -> CacheKey:
         return (width, self.app.current_theme.dark)
 
     def _render_block(self, block: _Block, width: int) -> None:
@@ -328,18 +711,31 @@ class StreamingMarkdown(Widget):
         dark = key[1]
         console: Console = self.app.console
         options: ConsoleOptions = console.options.update(width=width, height=None)
-        renderable = _BlockMarkdown(
-            neutralize(block.source), code_theme=DARK_CODE_THEME if dark else LIGHT_CODE_THEME
-        )
+        theme = DARK_CODE_THEME if dark else LIGHT_CODE_THEME
+        chunk: _TableChunk | None = None
+        if block.kind == "table":
+            widths = None
+            if block.head is not None:
+                self._lines_for(block.head, width)
+                widths = block.head.table_widths.get(key)
+            chunk = _TableChunk(header=block.first, widths=widths)
+        make = _BlockMarkdown if chunk is None else _ChunkMarkdown
+        renderable = make(neutralize(block.source), code_theme=theme, table_chunk=chunk)
         rendered = console.render_lines(renderable, options, pad=True)
         first = 0
         last = len(rendered)
+        if block.kind == "fence":
+            # A code chunk shows the block's top padding line only first, its bottom one last.
+            first += 0 if block.first else 1
+            last -= 0 if block.last else 1
         while first < last and _is_plain_blank(rendered[first]):
             first += 1
         while last > first and _is_plain_blank(rendered[last - 1]):
             last -= 1
         block.lines = [Strip(line, width) for line in rendered[first:last]]
         block.cache_key = key
+        if chunk is not None and block.first:
+            block.table_widths[key] = chunk.computed
 
     def _lines_for(self, block: _Block, width: int) -> list[Strip]:
         if block.cache_key != self._cache_key(width):
@@ -358,7 +754,7 @@ class StreamingMarkdown(Widget):
             block_lines = self._lines_for(block, width)
             if not block_lines:
                 continue
-            if lines:
+            if lines and not block.joined:
                 lines.append(blank)
             lines.extend(block_lines)
         self._frozen_count = self._shown
@@ -369,22 +765,45 @@ class StreamingMarkdown(Widget):
         open_lines: list[Strip] = []
         if self._open is not None and self._shown == len(self._blocks):
             block_lines = self._lines_for(self._open, width)
-            if block_lines and self._frozen_lines:
+            if block_lines and self._frozen_lines and not self._open.joined:
                 open_lines.append(Strip.blank(width))
             open_lines.extend(block_lines)
         return self._frozen_lines, open_lines
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """A growing answer keeps its painted lines; see ``resize_keeping_lines``."""
+        return resize_keeping_lines(self, size, virtual_size, container_size)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's, with the widget's style looked up once for all the lines painted."""
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """The number of rendered lines at ``width``; renders only blocks not cached yet."""
+        """The number of rendered lines at ``width``; renders only blocks not cached yet.
+
+        A long message (``LONG_MESSAGE``) at a new width or theme is shown as far
+        as one ``RENDER_BUDGET`` step renders; the steps that follow render the rest.
+        """
         if width <= 0:
             return 0
+        if self._lines_key != self._cache_key(width) and self._is_long:
+            self._shown = 0
+            self._render_step(width)
         frozen, open_lines = self._all_lines(width)
-        return len(frozen) + len(open_lines)
+        self._height = len(frozen) + len(open_lines)
+        self._tail = open_lines
+        return self._height
 
     def render_line(self, y: int) -> Strip:
         """One line of the message: a cached strip under the widget's own style."""
         width = self.content_size.width
-        style: Style = self.rich_style
+        style: Style = self._paint_style or self.rich_style
         if width <= 0:
             return Strip.blank(0, style)
         frozen, open_lines = self._all_lines(width)

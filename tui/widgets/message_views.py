@@ -2,8 +2,9 @@
 
 Each kind has its own widget class (and CSS class) so they are visually
 distinct and can be copied one by one. An assistant answer grows by
-``append`` while it streams and is frozen by ``finish``; a finished message
-never re-renders its Markdown again.
+``feed`` (once a frame, from the app's frame clock) or ``append`` while it
+streams and is frozen by ``finish``; a finished message never re-renders its
+Markdown again.
 
 Content is shown through ``tui.widgets.safe_content`` (Markdown through
 ``StreamingMarkdown``'s own neutralizing): control characters are shown as
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.widgets import Static
 
 from ikigai.engine.textsafety import neutralize_display
-from ikigai.tui.widgets.markdown_stream import StreamingMarkdown
+from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, resize_keeping_lines
 from ikigai.tui.widgets.safe_content import plain, styled
 
 if TYPE_CHECKING:
@@ -61,14 +63,24 @@ class AssistantMessage(Vertical):
         self.body = StreamingMarkdown(markdown, finished=finished)
         self.body.add_class("answer")
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """A growing answer keeps its painted lines (``resize_keeping_lines``)."""
+        return resize_keeping_lines(self, size, virtual_size, container_size)
+
     def compose(self) -> ComposeResult:
         yield self.body
         if self.status == "interrupted":
             yield Static("⏹ interrupted", classes="interrupted-label")
 
     def append(self, text: str) -> None:
-        """Append streamed answer text."""
+        """Append streamed answer text (rendered soon, coalesced by the widget)."""
         self.body.append(text)
+
+    def feed(self, text: str) -> None:
+        """Append streamed answer text and render it now (the caller paces the frames)."""
+        self.body.feed(text)
 
     def finish(self, status: str = "complete") -> None:
         """Freeze the answer; an ``interrupted`` one gets a label."""

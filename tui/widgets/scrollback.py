@@ -5,15 +5,22 @@ anchor); once they scroll up it stays put and a "new content below" marker
 appears until they are back at the bottom. Scrolling to the top asks the app
 for earlier messages (``LoadEarlier``). Bus events of turns that are no longer
 current (cancelled or superseded) are ignored.
+
+Answer text is pulled, not pushed: a response's ``start`` event (posted by
+the bus) makes it live, each frame (``pull``, from the app's frame clock)
+takes the text that arrived since the last one from the response's
+accumulator, and ``done`` or ``error`` takes the rest and freezes the answer.
+A frame costs the same however long the conversation or the answer is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
@@ -27,9 +34,21 @@ from ikigai.tui.widgets.message_views import (
     UserMessage,
 )
 
-SCROLLBACK_EVENTS = frozenset(
-    {"user_prompt", "text_delta", "tool_run", "tool_result", "error", "done", "start"}
-)
+if TYPE_CHECKING:
+    from ikigai.engine.accumulator import ResponseAccumulator
+
+SCROLLBACK_EVENTS = frozenset({"user_prompt", "tool_run", "tool_result", "error", "done", "start"})
+
+
+class _Live:
+    """A streaming response: its accumulator, how much of it is shown, and where."""
+
+    __slots__ = ("accumulator", "answer", "cursor")
+
+    def __init__(self, accumulator: ResponseAccumulator) -> None:
+        self.accumulator = accumulator
+        self.cursor = 0
+        self.answer: AssistantMessage | None = None
 
 
 class NewContentMarker(Static):
@@ -75,13 +94,21 @@ class Scrollback(VerticalScroll):
         self.advise = advise
         self.marker = NewContentMarker()
         self.has_earlier = False
-        self._answers: dict[tuple[int, int], AssistantMessage] = {}
+        self._live: dict[tuple[int, int], _Live] = {}
         self._tools: dict[str, ToolCallView] = {}
         self._closed_turns: set[int] = set()
 
     def on_mount(self) -> None:
         self.mount(self.marker)
         self.anchor()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Textual's, without the second layout of the screen it asks for when the
+        conversation grows: the layout calling this already placed the messages (and
+        followed the end, when anchored); the scrollbars are updated all the same."""
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     # -- content --------------------------------------------------------------------
 
@@ -109,7 +136,7 @@ class Scrollback(VerticalScroll):
 
     def clear_messages(self) -> None:
         """Remove every message (a new or another conversation)."""
-        self._answers.clear()
+        self._live.clear()
         self._tools.clear()
         for child in list(self.children):
             if child is not self.marker:
@@ -130,10 +157,8 @@ class Scrollback(VerticalScroll):
 
     def on_scrollback_close_turn(self, message: CloseTurn) -> None:
         self._closed_turns.add(message.turn_id)
-        for key, answer in list(self._answers.items()):
-            if key[0] == message.turn_id:
-                answer.finish(message.status)
-                del self._answers[key]
+        for key in [key for key in self._live if key[0] == message.turn_id]:
+            self._end(key, message.status)
         if message.status == "interrupted":
             self.note("⏹ interrupted — the partial answer is kept", warning=True)
 
@@ -146,20 +171,16 @@ class Scrollback(VerticalScroll):
         event: Any = bus_event.event
         kind = bus_event.type
         key = (bus_event.turn_id, bus_event.response_number)
-        if kind == "text_delta":
-            self._answer(key).append(event.text)
-            self._after_growth()
+        if kind == "start":
+            if bus_event.accumulator is not None and key not in self._live:
+                self._live[key] = _Live(bus_event.accumulator)
         elif kind == "user_prompt":
             self.add(UserMessage(event.text))
             self.anchor()
         elif kind == "done":
-            answer = self._answers.pop(key, None)
-            if answer is not None:
-                answer.finish("complete")
+            self._end(key, "complete")
         elif kind == "error":
-            answer = self._answers.pop(key, None)
-            if answer is not None:
-                answer.finish("error")
+            self._end(key, "error")
             self.add(ErrorBlock(event.category, event.message, self.advise(event)))
         elif kind == "tool_run":
             view = ToolCallView(event.id, event.name, event.arguments)
@@ -171,13 +192,37 @@ class Scrollback(VerticalScroll):
                 called.set_result(event.ok, event.output)
                 self._after_growth()
 
-    def _answer(self, key: tuple[int, int]) -> AssistantMessage:
-        answer = self._answers.get(key)
-        if answer is None:
-            answer = AssistantMessage()
-            self._answers[key] = answer
-            self.mount(answer, before=self.marker)
-        return answer
+    def pull(self) -> None:
+        """One frame: show the text the live responses received since the last one."""
+        grew = False
+        for key, live in list(self._live.items()):
+            if key[0] in self._closed_turns or not self.is_current(key[0]):
+                del self._live[key]
+            elif self._take(live):
+                grew = True
+        if grew:
+            self._after_growth()
+
+    def _take(self, live: _Live) -> bool:
+        """Show what ``live`` received since it was last looked at (the answer appears then)."""
+        text, live.cursor = live.accumulator.text_parts_since(live.cursor)
+        if not text:
+            return False
+        if live.answer is None:
+            live.answer = AssistantMessage()
+            self.mount(live.answer, before=self.marker)
+        live.answer.feed(text)
+        return True
+
+    def _end(self, key: tuple[int, int], status: str) -> None:
+        """The response ended: show the rest of its text and freeze its answer."""
+        live = self._live.pop(key, None)
+        if live is None:
+            return
+        self._take(live)
+        if live.answer is not None:
+            live.answer.finish(status)
+            self._after_growth()
 
     def note(self, text: str, *, warning: bool = False) -> None:
         """Show a one-line notice."""

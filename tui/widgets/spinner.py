@@ -2,7 +2,13 @@
 
 States: waiting for the model, thinking, writing, running a tool, retrying
 (n of m, in s seconds), idle. The elapsed time comes from an injectable
-``clock`` so snapshot tests can freeze it.
+``clock`` so snapshot tests can freeze it. The spinner is a bus subscriber
+that only keeps the newest event that changes what it says (and asks for a
+frame); once a frame (``pull``) it shows that one, so a thousand deltas cost
+it one update and its state follows the bus's order. The animation moves at
+most every ``FRAME_SECONDS``: in a stream frame when one is drawn (its repaint
+rides along with the frame's), else from its own timer, which is paused
+whenever no turn runs.
 """
 
 from __future__ import annotations
@@ -15,25 +21,13 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ikigai.tui.widgets.bus_link import BusMessage
-
 if TYPE_CHECKING:
     from ikigai.engine.turns import TurnOutcome
+    from ikigai.tui.bus import BusEvent
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-SPINNER_EVENTS = frozenset(
-    {
-        "user_prompt",
-        "start",
-        "thinking_delta",
-        "text_delta",
-        "tool_call_start",
-        "tool_run",
-        "tool_result",
-        "retry",
-    }
-)
-"""The bus events that change what the spinner says."""
+FRAME_SECONDS = 0.2
+"""Seconds between two animation frames (and updates of the elapsed time)."""
 _STATE_OF: dict[str, str] = {
     "user_prompt": "waiting for the model",
     "start": "waiting for the model",
@@ -70,16 +64,22 @@ class Spinner(Widget):
         is_current: Callable[[int], bool],
         clock: Callable[[], float] = time.monotonic,
         animate: bool = True,
+        request_frame: Callable[[], None] = lambda: None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.is_current = is_current
         self.clock = clock
         self.animations = animate
+        self.request_frame = request_frame
         self.started = 0.0
+        self._ticked = 0.0  # when the animation last moved (time.monotonic)
+        self._frame_ticked = 0.0  # when a stream frame last moved it
+        self._latest: BusEvent | None = None  # the newest event that changes the state
+        self._shown: BusEvent | None = None  # the one on display
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(0.1, self._tick, pause=True)
+        self._timer = self.set_interval(FRAME_SECONDS, self._tick, pause=True)
 
     def begin(self) -> None:
         """A turn starts now."""
@@ -104,27 +104,47 @@ class Spinner(Widget):
         else:
             self.stop()
 
-    def on_bus_message(self, message: BusMessage) -> None:
-        bus_event = message.bus_event
+    def on_bus_event(self, event: BusEvent) -> None:
+        """Bus subscriber: keep the newest event that changes what the spinner says."""
+        if event.type in _STATE_OF or event.type == "retry":
+            self._latest = event
+            self.request_frame()
+
+    def pull(self) -> None:
+        """One frame: show what the newest event says (if its turn still runs)."""
+        if self.state and self.animations:
+            self._tick(in_frame=True)
+        bus_event = self._latest
+        if bus_event is None or bus_event is self._shown:
+            return
+        self._shown = bus_event
         if not self.is_current(bus_event.turn_id):
             return
         event: Any = bus_event.event
         if bus_event.type == "retry":
-            self.set_state(
+            self.state = (
                 f"retrying {event.attempt} of {event.max_attempts} in "
                 f"{event.delay_ms / 1000:.1f} s ({event.category})"
             )
-            return
-        state = _STATE_OF.get(bus_event.type)
-        if state is not None:
-            self.set_state(state)
+        else:
+            self.state = _STATE_OF[bus_event.type]
 
     def set_state(self, state: str) -> None:
-        """Show ``state`` (the elapsed time keeps counting)."""
+        """Show ``state`` (the elapsed time keeps counting) until the next event says otherwise."""
+        self._shown = self._latest
         self.state = state
 
-    def _tick(self) -> None:
-        self.frame += 1
+    def _tick(self, in_frame: bool = False) -> None:
+        """Move the animation: in a frame every ``FRAME_SECONDS`` at most; from the timer
+        only when no frame moved it lately (a stream's frames carry the animation)."""
+        now = time.monotonic()
+        if in_frame:
+            if now - self._ticked >= FRAME_SECONDS * 0.9:
+                self._frame_ticked = self._ticked = now
+                self.frame += 1
+        elif now - self._frame_ticked >= 2.5 * FRAME_SECONDS:
+            self._ticked = now
+            self.frame += 1
 
     def render(self) -> Content:
         if not self.state:

@@ -28,11 +28,13 @@ from ikigai.engine.textsafety import neutralize
 
 
 class ThinkingView(ScrollView):
-    """Reasoning text that grows by appending; ``append`` / ``finish`` / ``clear``.
+    """Reasoning text that grows by appending; ``feed`` / ``append`` / ``finish`` / ``clear``.
 
-    Renders are coalesced to at most ``MAX_FPS`` a second while the widget is
-    displayed. Hidden (``display`` false on it or on an ancestor), it does no
-    rendering or layout work at all; it catches up when it is shown.
+    ``feed`` takes the text in at once (the app's frame clock paces it);
+    ``append`` coalesces renders to at most ``MAX_FPS`` a second. Hidden
+    (``display`` false on it or on an ancestor), the widget does no rendering
+    or layout work at all; it catches up when it is shown. With a fixed height
+    new text is a repaint and a scroll, never a layout of the screen.
     """
 
     DEFAULT_CSS = """
@@ -90,6 +92,17 @@ class ThinkingView(ScrollView):
         if self._timer is None and self.is_mounted and self._is_displayed():
             delay = self._last_flush + 1 / self.MAX_FPS - time.monotonic()
             self._timer = self.set_timer(max(delay, 0.001), self._on_timer, name="thinking-flush")
+
+    def feed(self, text: str) -> None:
+        """Add ``text`` and take it in now when displayed (the caller paces the calls)."""
+        if self._finished:
+            raise RuntimeError("ThinkingView.feed() after finish()")
+        if not text:
+            return
+        self._pending.append(text)
+        self._stop_timer()
+        if self.is_mounted and self._is_displayed():
+            self._flush()
 
     def finish(self) -> None:
         """No more text will come; show what is left (when displayed)."""
@@ -165,7 +178,8 @@ class ThinkingView(ScrollView):
             if at_end and not self.is_vertical_scrollbar_grabbed:
                 # Deferred until after layout, which knows the new maximum scroll.
                 self.scroll_end(animate=False, x_axis=False, force=True)
-        self.refresh(layout=True)
+        height = self.styles.height
+        self.refresh(layout=height is None or height.is_auto)
 
     def on_resize(self, _event: events.Resize) -> None:
         """Re-wrap for the new width (complete lines once, then cached again)."""

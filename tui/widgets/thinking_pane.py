@@ -1,13 +1,15 @@
 """The thinking pane beside the scrollback: the model's reasoning of the current turn.
 
 Wraps ``tui.widgets.thinking.ThinkingView`` (which does no rendering work while
-hidden). A new turn clears it; events of stale turns are ignored.
+hidden). A new turn clears it; events of stale turns are ignored. The
+reasoning is pulled once a frame (``pull``) from the accumulator of the
+response whose ``start`` the bus posted, like the scrollback's answer text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -16,7 +18,10 @@ from textual.widgets import Static
 from ikigai.tui.widgets.bus_link import BusMessage
 from ikigai.tui.widgets.thinking import ThinkingView
 
-THINKING_EVENTS = frozenset({"user_prompt", "thinking_delta", "done", "error"})
+if TYPE_CHECKING:
+    from ikigai.engine.accumulator import ResponseAccumulator
+
+THINKING_EVENTS = frozenset({"user_prompt", "start", "done", "error"})
 
 
 class ThinkingPane(Vertical):
@@ -26,7 +31,9 @@ class ThinkingPane(Vertical):
         super().__init__(id=id)
         self.is_current = is_current
         self.view = ThinkingView(id="thinking-view")
-        self._response = 0
+        self._response = 0  # the response whose reasoning was shown last
+        self._live: tuple[int, int, ResponseAccumulator] | None = None  # turn, response, record
+        self._cursor = 0
 
     def compose(self) -> ComposeResult:
         yield Static("Thinking", classes="pane-title")
@@ -38,16 +45,37 @@ class ThinkingPane(Vertical):
             return
         kind = bus_event.type
         event: Any = bus_event.event
-        if kind == "thinking_delta":
-            if self.view.finished:
-                self.view.clear()
-            if bus_event.response_number != self._response and self._response:
-                self.view.append("\n\n")
-            self._response = bus_event.response_number
-            self.view.append(event.text)
+        if kind == "start":
+            self.pull()
+            if bus_event.accumulator is not None:
+                self._live = (bus_event.turn_id, bus_event.response_number, bus_event.accumulator)
+                self._cursor = 0
         elif kind == "user_prompt":
             self.view.clear()
             self._response = 0
-        elif kind == "error" or (kind == "done" and event.finish_reason != "tool_use"):
-            # A tool round continues the turn: its next response thinks on in the same pane.
-            self.view.finish()
+            self._live = None
+        elif kind == "error" or kind == "done":
+            self.pull()
+            self._live = None
+            if kind == "error" or event.finish_reason != "tool_use":
+                # A tool round continues the turn: its next response thinks on in the same pane.
+                self.view.finish()
+
+    def pull(self) -> None:
+        """One frame: show the reasoning that arrived since the last one."""
+        live = self._live
+        if live is None:
+            return
+        turn_id, response, accumulator = live
+        if not self.is_current(turn_id):
+            self._live = None
+            return
+        text, self._cursor = accumulator.thinking_parts_since(self._cursor)
+        if not text:
+            return
+        if self.view.finished:
+            self.view.clear()
+        if response != self._response and self._response:
+            text = "\n\n" + text
+        self._response = response
+        self.view.feed(text)
