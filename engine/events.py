@@ -41,12 +41,19 @@ class ToolRun:
 
 @dataclass(frozen=True, slots=True)
 class ToolResultEvent:
-    """A tool the client ran, and what it returned to the model."""
+    """A tool the client ran, and what it returned to the model.
+
+    ``mcp_server`` / ``mcp_tool`` name the MCP server and its own name for the
+    tool when the call went to one (stored with the result, not part of the
+    JSONL contract).
+    """
 
     id: str
     name: str
     ok: bool
     output: str
+    mcp_server: str | None = None
+    mcp_tool: str | None = None
     type: ClassVar[str] = "tool_result"
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +71,7 @@ RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent
 
 
 NoticeLevel = Literal["info", "warning"]
+NoticeSource = Literal["storage", "mcp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +79,11 @@ class Notice:
     """Something the user should know that is not part of a turn (storage trouble, say).
 
     Delivered through the conversation's ``on_notice`` callback, not the turn's
-    events: storage runs beside the turn and may speak up at any time.
+    events: storage runs beside the turn and may speak up at any time, and so do
+    MCP servers (``source`` says which).
     """
 
     text: str
     level: NoticeLevel = "warning"
+    source: NoticeSource = "storage"
     type: ClassVar[str] = "notice"
