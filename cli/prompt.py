@@ -30,6 +30,7 @@ from ikigai.cli.exits import (
 if TYPE_CHECKING:
     from ikigai.cli.headless import HeadlessWriter
     from ikigai.engine.conversation import Conversation
+    from ikigai.engine.events import Notice
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.storage.repository import Database
 
@@ -108,7 +109,8 @@ async def _headless(
     from ikigai.engine.tools.policy import PolicyError, parse_allow
 
     try:
-        allowed = parse_allow(args.allow) if args.allow else frozenset[str]()
+        servers = settings.mcp.servers
+        allowed = parse_allow(args.allow, mcp_servers=servers) if args.allow else frozenset[str]()
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
     writer = HeadlessWriter(args.output, sys.stdout, sys.stderr, sanitize=stdout_is_terminal())
@@ -119,6 +121,7 @@ async def _headless(
             run,
             db=db,
             tools=ToolAccess(allowed=allowed),
+            on_notice=lambda notice: _mcp_notice(writer, notice),
             prompt_must_be_stored=True,
             prompt_wait=STORE_TIMEOUT,
             base_url=args.base_url,
@@ -169,6 +172,16 @@ async def _run_turn(
     if outcome.status == "max_turns":
         writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
     return EXIT_OK
+
+
+def _mcp_notice(writer: HeadlessWriter, notice: Notice) -> None:
+    """MCP servers' notices go to stderr (storage trouble has its one line at the end)."""
+    if notice.source != "mcp":
+        return
+    if notice.level == "warning":
+        writer.warn(notice.text)
+    else:
+        writer.error_line(notice.text)
 
 
 def _db_path(conversation: Conversation) -> str:
