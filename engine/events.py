@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from ikigai.providers.events import ProviderEvent
+from ikigai.providers.request import ImagePart
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,9 @@ class ToolResultEvent:
     """A tool the client ran, and what it returned to the model.
 
     ``mcp_server`` / ``mcp_tool`` name the MCP server and its own name for the
-    tool when the call went to one (stored with the result, not part of the
-    JSONL contract).
+    tool when the call went to one (stored with the result); ``images`` go to
+    the model where the provider takes them (not stored: ``output`` describes
+    them). None of the three is part of the JSONL contract.
     """
 
     id: str
@@ -54,6 +56,7 @@ class ToolResultEvent:
     output: str
     mcp_server: str | None = None
     mcp_tool: str | None = None
+    images: tuple[ImagePart, ...] = ()
     type: ClassVar[str] = "tool_result"
 
     def to_dict(self) -> dict[str, Any]:

@@ -145,6 +145,7 @@ class ToolLoop:
             result.output,
             mcp_server=source[0] if source else None,
             mcp_tool=source[1] if source else None,
+            images=result.images,
         )
 
     async def _permission(self, call: ToolCallBlock) -> ToolResult | None:

@@ -168,7 +168,9 @@ class Turn:
                     Message(
                         role="tool",
                         content=[
-                            ToolResultBlock(r.id, r.name, r.output, is_error=not r.ok)
+                            ToolResultBlock(
+                                r.id, r.name, r.output, is_error=not r.ok, images=r.images
+                            )
                             for r in results
                         ],
                     )

@@ -2,11 +2,14 @@
 
 Text blocks are kept as they are; structured content is added as JSON text
 (unless a text block already carries the same JSON, as the specification
-recommends servers do); embedded text resources are included with their URI;
-images, audio and binary resources are described by type and size, since the
-tool-result messages of the four wire formats here carry text. The whole is
-capped like every other tool's output, so a server that floods cannot fill the
-model's context. ``is_error`` results reach the model as failed calls.
+recommends servers do); embedded text resources are included with their URI.
+Images of a common type (PNG, JPEG, GIF, WebP) up to ``MAX_IMAGE_BYTES``, at
+most ``MAX_IMAGES`` of them, go with the result for the providers whose tool
+results take images (Anthropic Messages, OpenAI Responses) and are described
+in the text for the others; audio, binary resources and other images are only
+described. The text is capped like every other tool's output, so a server that
+floods cannot fill the model's context. ``is_error`` results reach the model
+as failed calls.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from ikigai.engine.tools.base import ToolResult
 from ikigai.engine.tools.output import cap_output
+from ikigai.providers.request import IMAGE_TYPES, ImagePart
 
 if TYPE_CHECKING:
     import mcp_types
 
 _UNSHOWN = " — not shown to the model"
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+"""The largest image sent on (Anthropic's limit per image)."""
 
 
 def tool_result(result: mcp_types.CallToolResult, cap: int) -> ToolResult:
@@ -29,22 +36,19 @@ def tool_result(result: mcp_types.CallToolResult, cap: int) -> ToolResult:
 
     parts: list[str] = []
     texts: list[str] = []
+    images: list[ImagePart] = []
     for block in result.content:
         if isinstance(block, mcp_types.TextContent):
             parts.append(block.text)
             texts.append(block.text)
-        elif isinstance(block, mcp_types.ImageContent):
-            parts.append(
-                f"[image: {block.mime_type}, {_size(block.data)} — not shown to the model]"
-            )
-        elif isinstance(block, mcp_types.AudioContent):
-            parts.append(
-                f"[audio: {block.mime_type}, {_size(block.data)} — not shown to the model]"
-            )
+        elif isinstance(block, mcp_types.ImageContent) and _sendable(block, len(images)):
+            images.append(ImagePart(block.mime_type, block.data))
+            parts.append(f"[image: {block.mime_type}, {_size(block.data)}]")
+        elif isinstance(block, mcp_types.ImageContent | mcp_types.AudioContent):
+            parts.append(f"[{block.type}: {block.mime_type}, {_size(block.data)}{_UNSHOWN}]")
         elif isinstance(block, mcp_types.ResourceLink):
-            parts.append(
-                f"[resource link: {block.uri}" + (f" ({block.name})]" if block.name else "]")
-            )
+            name = f" ({block.name})" if block.name else ""
+            parts.append(f"[resource link: {block.uri}{name}]")
         elif isinstance(block, mcp_types.EmbeddedResource):
             parts.append(_embedded(block))
     structured = result.structured_content
@@ -53,7 +57,15 @@ def tool_result(result: mcp_types.CallToolResult, cap: int) -> ToolResult:
     output = "\n".join(parts)
     if result.is_error and not output.strip():
         output = "The tool reported an error without a message."
-    return ToolResult(ok=not result.is_error, output=cap_output(output, cap))
+    return ToolResult(not result.is_error, cap_output(output, cap), tuple(images))
+
+
+def _sendable(block: mcp_types.ImageContent, already: int) -> bool:
+    return (
+        block.mime_type in IMAGE_TYPES
+        and already < MAX_IMAGES
+        and len(block.data) * 3 // 4 <= MAX_IMAGE_BYTES
+    )
 
 
 def _embedded(block: mcp_types.EmbeddedResource) -> str:

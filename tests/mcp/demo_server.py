@@ -14,7 +14,8 @@ echo (tells two servers apart).
 Tools: ``echo``, ``add`` (text and structured content), ``stats`` (structured
 content only), ``fail`` (an error result), ``flood`` (much text), ``crash``
 (the process exits mid-call), ``slow`` (sleeps), ``env`` (reads a variable),
-``header`` (an HTTP request header), ``image``, ``secret`` and ``bad_schema``
+``header`` (an HTTP request header), ``image`` (a PNG and a TIFF), ``secret`` and
+``bad_schema``
 (an input schema that is not valid JSON Schema).
 """
 
@@ -31,6 +32,12 @@ import anyio
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+)
+"""A 1x1 PNG, base64."""
 
 TEXT_ARG = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
 NO_ARGS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -125,7 +132,8 @@ def build(prefix: str) -> Server[Any]:
             return types.CallToolResult(
                 content=[
                     types.TextContent(text="a picture:"),
-                    types.ImageContent(data="iVBORw0KGgo=", mime_type="image/png"),
+                    types.ImageContent(data=PNG, mime_type="image/png"),
+                    types.ImageContent(data="SUkqAA==", mime_type="image/tiff"),
                 ]
             )
         return types.CallToolResult(content=text(f"unknown tool {name}"), is_error=True)

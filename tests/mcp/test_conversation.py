@@ -20,6 +20,7 @@ from ikigai.providers.request import ToolCallBlock
 from ikigai.storage.repository import Database
 from tests.fakeserver import FakeServer, Reply, Text, ToolCall
 from tests.mcp.conftest import DEMO, pids, wait_gone
+from tests.mcp.demo_server import PNG
 
 
 def settings(pid_file: Path, tools: dict[str, str] | None = None) -> Settings:
@@ -181,3 +182,55 @@ async def test_a_tools_key_for_an_unknown_server_is_a_config_error_when_strict(
     lenient = Conversation(config, run)
     assert any("unknown MCP server 'other'" in problem for problem in lenient.problems)
     await lenient.close()
+
+
+IMAGE_FORMATS = {
+    "anthropic": ("anthropic/claude-sonnet-4-5", "ANTHROPIC_API_KEY"),
+    "openai": ("openai/gpt-5-mini", "OPENAI_API_KEY"),
+    "openai-chat": ("openai-chat/fake-model", "OPENAI_API_KEY"),
+    "google": ("google/gemini-2.5-flash", "GEMINI_API_KEY"),
+}
+
+
+@pytest.mark.parametrize("provider", list(IMAGE_FORMATS))
+async def test_an_image_reaches_the_providers_that_take_images_in_tool_results(
+    tmp_path: Path, fake_server: FakeServer, pid_file: Path, provider: str
+) -> None:
+    model, key = IMAGE_FORMATS[provider]
+    config = settings(pid_file, {"mcp__demo__image": "allow"})
+    run = resolve_run(
+        config, model=model, base_url=fake_server.base_url(provider), env={key: "loopback"}
+    )
+    chat = Conversation(config, run, tools=ToolAccess(approver=None, cwd=tmp_path))
+    fake_server.enqueue(
+        Reply([ToolCall("mcp__demo__image", {}, id="call_1")]), Reply([Text("A dot.")])
+    )
+    async for _event in chat.send("show me"):
+        pass
+    await chat.close()
+    sent = json.dumps(fake_server.requests[1].json)
+    note = "a picture:\\n[image: image/png, 70 bytes]\\n[image: image/tiff, 4 bytes"
+    assert note in sent  # every format gets the text describing the images
+    if provider == "anthropic":
+        [result] = [
+            block
+            for message in fake_server.requests[1].json["messages"]
+            for block in message["content"]
+            if isinstance(block, dict) and block.get("type") == "tool_result"
+        ]
+        assert result["content"][1] == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+        }
+    elif provider == "openai":
+        [output] = [
+            item
+            for item in fake_server.requests[1].json["input"]
+            if item.get("type") == "function_call_output"
+        ]
+        assert output["output"][1] == {
+            "type": "input_image",
+            "image_url": f"data:image/png;base64,{PNG}",
+        }
+    else:
+        assert PNG not in sent  # text-only tool results: the description only

@@ -19,7 +19,9 @@ import pytest
 
 from ikigai.engine.settings import McpServerSettings
 from ikigai.engine.tools.output import truncation_note
+from ikigai.providers.request import ImagePart
 from tests.mcp.conftest import Managers, alive, eventually, pids, stdio_settings, wait_gone
+from tests.mcp.demo_server import PNG
 
 
 def names(manager: object) -> set[str]:
@@ -48,12 +50,18 @@ async def test_structured_content_becomes_json_text_once(managers: Managers) -> 
     assert both.output == '{"sum": 5}'  # the text block already carries the same JSON
 
 
-async def test_an_image_is_described_not_dropped(managers: Managers) -> None:
+async def test_a_common_image_goes_with_the_result_and_others_are_described(
+    managers: Managers,
+) -> None:
     manager = managers(demo=stdio_settings())
     await manager.ensure_started()
     result = await manager.call("mcp__demo__image", "")
     assert result.ok
-    assert result.output.startswith("a picture:\n[image: image/png, ")
+    assert result.images == (ImagePart("image/png", PNG),)
+    assert result.output == (
+        "a picture:\n[image: image/png, 70 bytes]\n"
+        "[image: image/tiff, 4 bytes — not shown to the model]"
+    )
 
 
 async def test_a_command_that_does_not_exist_fails_that_server_only(managers: Managers) -> None:
