@@ -53,6 +53,8 @@ MAX_TOOL_PAGES = 50
 """``tools/list`` pages read at most (a paginator that never ends cannot hang the start)."""
 CHECK_TIMEOUT = 5.0
 """Seconds a running server has to answer the check ``/mcp`` makes."""
+HTTP_CLOSE_GRACE = 5.0
+"""Seconds an HTTP server has to answer the request that ends the session."""
 HTTP_STREAM_READ_TIMEOUT = 300.0
 """Seconds an HTTP server's event stream may stay silent (the SDK's default)."""
 
@@ -111,7 +113,9 @@ class ServerConnection:
         return await asyncio.shield(ready)
 
     async def close(self) -> None:
-        """Stop the server (the SDK closes stdin, then terminates the process group)."""
+        """Stop the server: a stdio server's stdin is closed, then its process group is
+        terminated (the SDK bounds each step); an HTTP session gets ``HTTP_CLOSE_GRACE``
+        seconds to end, then is dropped."""
         task = self._task
         if self._stop is not None:
             self._stop.set()
@@ -119,7 +123,14 @@ class ServerConnection:
             self._start_scope.cancel()  # still starting: give up now, not at the timeout
         if task is not None and not task.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(task)
+                if self.launch.url is None:
+                    await asyncio.shield(task)
+                else:
+                    await asyncio.wait_for(asyncio.shield(task), HTTP_CLOSE_GRACE)
+            if not task.done():  # an HTTP server that does not answer the session's end
+                task.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
         self._client = None
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:

@@ -12,7 +12,7 @@ is not JSON-RPC to stdout first; ``--prefix TEXT`` is put before every
 echo (tells two servers apart).
 
 Tools: ``echo``, ``add`` (text and structured content), ``stats`` (structured
-content only), ``fail`` (an error result), ``flood`` (much text), ``crash``
+content only), ``fail`` (an error result), ``flood`` (much text), ``shout`` (much stderr), ``crash``
 (the process exits mid-call), ``slow`` (sleeps), ``env`` (reads a variable),
 ``header`` (an HTTP request header), ``image`` (a PNG and a TIFF), ``secret`` and
 ``bad_schema``
@@ -66,6 +66,7 @@ TOOLS = [
         },
     ),
     types.Tool(name="crash", description="The server process exits.", input_schema=NO_ARGS),
+    types.Tool(name="shout", description="Writes 4 MB to stderr.", input_schema=NO_ARGS),
     types.Tool(
         name="slow",
         description="Sleeps.",
@@ -120,6 +121,11 @@ def build(prefix: str) -> Server[Any]:
         if name == "crash":
             print("crashing on purpose", file=sys.stderr, flush=True)
             os._exit(7)
+        if name == "shout":
+            for _ in range(4096):
+                sys.stderr.write("e" * 1023 + "\n")
+            sys.stderr.flush()
+            return types.CallToolResult(content=text("shouted"))
         if name == "slow":
             await anyio.sleep(float(args.get("seconds", 60)))
             return types.CallToolResult(content=text("slept"))

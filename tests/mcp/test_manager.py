@@ -159,6 +159,25 @@ async def test_a_flood_of_output_is_capped_like_other_tools(managers: Managers) 
     assert after.output == "echo: still fine"
 
 
+async def test_a_flood_on_stderr_never_blocks_the_server(managers: Managers) -> None:
+    manager = managers(demo=stdio_settings(timeout=20.0))
+    await manager.ensure_started()
+    for _ in range(2):  # more than any pipe buffer, twice
+        assert (await manager.call("mcp__demo__shout", "")).output == "shouted"
+    assert (await manager.call("mcp__demo__echo", '{"text": "ok"}')).output == "echo: ok"
+
+
+async def test_a_cancelled_call_leaves_the_server_usable(managers: Managers) -> None:
+    manager = managers(demo=stdio_settings())
+    await manager.ensure_started()
+    call = asyncio.ensure_future(manager.call("mcp__demo__slow", '{"seconds": 60}'))
+    await asyncio.sleep(0.5)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert (await manager.call("mcp__demo__echo", '{"text": "next"}')).output == "echo: next"
+
+
 async def test_a_denied_tool_is_not_offered_and_refused_when_called(managers: Managers) -> None:
     manager = managers(demo=stdio_settings(deny=("secret", "fl*")))
     await manager.ensure_started()
