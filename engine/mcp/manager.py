@@ -131,43 +131,50 @@ class McpManager:
             server.task = asyncio.get_running_loop().create_task(self._start(server))
 
     async def _start(self, server: _Server) -> bool:
+        """Start ``server``; True when it is ready. Never raises (cancellation aside)."""
+        server.state = "starting"
+        try:
+            return await self._connect(server)
+        except Exception as exc:  # a bug here must cost this server, not the turn
+            if server.connection is not None:
+                await server.connection.close()
+            self._fail(server, f"{type(exc).__name__}: {exc}")
+            return False
+        finally:
+            server.task = None
+
+    async def _connect(self, server: _Server) -> bool:
         from ikigai.engine.mcp.catalog import build_catalog
         from ikigai.engine.mcp.connection import McpFailure, ServerConnection
 
-        server.state = "starting"
         try:
-            try:
-                launch = prepare(
-                    server.name, server.settings, secret_names=self._secret_names, cwd=self._cwd
-                )
-            except LaunchError as exc:
-                self._fail(server, str(exc))
-                return False
-            connection = ServerConnection(launch)
-            server.connection = connection
-            try:
-                listed = await connection.open()
-            except McpFailure as exc:
-                await connection.close()
-                self._fail(server, str(exc))
-                return False
-            if self._closed:
-                await connection.close()
-                return False
-            catalog = build_catalog(
-                server.name, listed, server.settings.allow, server.settings.deny
+            launch = prepare(
+                server.name, server.settings, secret_names=self._secret_names, cwd=self._cwd
             )
-            for warning in catalog.warnings:
-                if warning not in server.warned:  # a restart lists the same tools again
-                    server.warned.add(warning)
-                    self._say(warning)
-            server.catalog = catalog
-            server.state = "ready"
-            server.error = None
-            self._index()
-            return True
-        finally:
-            server.task = None
+        except LaunchError as exc:
+            self._fail(server, str(exc))
+            return False
+        connection = ServerConnection(launch)
+        server.connection = connection
+        try:
+            listed = await connection.open()
+        except McpFailure as exc:
+            await connection.close()
+            self._fail(server, str(exc))
+            return False
+        if self._closed:
+            await connection.close()
+            return False
+        catalog = build_catalog(server.name, listed, server.settings.allow, server.settings.deny)
+        for warning in catalog.warnings:
+            if warning not in server.warned:  # a restart lists the same tools again
+                server.warned.add(warning)
+                self._say(warning)
+        server.catalog = catalog
+        server.state = "ready"
+        server.error = None
+        self._index()
+        return True
 
     def _fail(self, server: _Server, error: str) -> None:
         server.state = "failed"
@@ -246,6 +253,8 @@ class McpManager:
             return ToolResult(
                 False, f"{name}: MCP server {server.name} is not available: {server.error}"
             )
+        if server.state != "ready":
+            return ToolResult(False, f"{name}: MCP server {server.name} is not ready yet.")
         catalog = server.catalog
         if catalog is not None and any(
             _exposed(server.name, hidden) == name for hidden in catalog.hidden
