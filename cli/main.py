@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="TOOL[,TOOL]",
-        help="headless: let these tools run without asking ('all' for every tool)",
+        help="headless: let these tools run without asking ('all' for every tool, "
+        "mcp__SERVER__* for every tool of an MCP server)",
     )
     parser.add_argument("--version", action="version", version="ikigai 0.2.0")
     return parser

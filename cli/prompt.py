@@ -33,6 +33,7 @@ from ikigai.cli.exits import (
 if TYPE_CHECKING:
     from ikigai.cli.headless import HeadlessWriter
     from ikigai.engine.conversation import Conversation
+    from ikigai.engine.events import Notice
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.storage.repository import Database
 
@@ -159,7 +160,8 @@ async def _headless(
     from ikigai.engine.tools.policy import PolicyError, parse_allow
 
     try:
-        allowed = parse_allow(args.allow) if args.allow else frozenset[str]()
+        servers = settings.mcp.servers
+        allowed = parse_allow(args.allow, mcp_servers=servers) if args.allow else frozenset[str]()
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
     writer = HeadlessWriter(args.output, sys.stdout, sys.stderr, sanitize=stdout_is_terminal())
@@ -170,6 +172,7 @@ async def _headless(
             run,
             db=db,
             tools=ToolAccess(allowed=allowed),
+            on_notice=lambda notice: _mcp_notice(writer, notice),
             prompt_must_be_stored=True,
             prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
@@ -226,6 +229,16 @@ def _storage_wait(settings: Settings) -> float:
     """How long to wait for storage: long enough for a locked write to time out (and
     be reported) and be retried once."""
     return 2 * settings.storage.busy_timeout + 1
+
+
+def _mcp_notice(writer: HeadlessWriter, notice: Notice) -> None:
+    """MCP servers' notices go to stderr (storage trouble has its one line at the end)."""
+    if notice.source != "mcp":
+        return
+    if notice.level == "warning":
+        writer.warn(notice.text)
+    else:
+        writer.error_line(notice.text)
 
 
 def _db_path(conversation: Conversation) -> str:

@@ -24,7 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ikigai.engine.settings import ConfigError
+from ikigai.engine.mcp.names import MAX_SERVER_NAME_LENGTH, valid_server_name
+from ikigai.engine.settings import DEFAULT_MCP_TIMEOUT, ConfigError
 from ikigai.providers.registry import PROVIDERS
 from ikigai.providers.request import ThinkingLevel
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
@@ -91,6 +92,47 @@ class ToolsSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
 
 
+class McpServerSettings(BaseModel):
+    """One MCP server: ``command`` (+ ``args``, ``env``, ``cwd``) or ``url`` (+ ``headers``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = Field(default=None, min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    enabled: bool = True
+    allow: list[str] | None = None
+    deny: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=DEFAULT_MCP_TIMEOUT, gt=0, le=3600)
+    startup: Literal["lazy", "eager"] = "lazy"
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(
+                "set either command (a stdio server) or url (a streamable HTTP server)"
+            )
+        if self.url is not None:
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} must start with http:// or https://")
+            if self.args or self.env or self.cwd:
+                raise ValueError("args, env and cwd apply to stdio servers (command), not url")
+        elif self.headers:
+            raise ValueError("headers apply to HTTP servers (url), not command")
+        return self
+
+
+class McpSettings(BaseModel):
+    """The MCP servers, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    servers: dict[str, McpServerSettings] = Field(default_factory=dict)
+
+
 def _default_profiles() -> dict[str, ProfileSettings]:
     return {"default": ProfileSettings(model=DEFAULT_MODEL)}
 
@@ -113,6 +155,7 @@ class Settings(BaseSettings):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     keys: dict[str, str] = Field(default_factory=dict)
     ui: UISettings = Field(default_factory=UISettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -192,4 +235,11 @@ def _check_semantics(settings: Settings, path: Path) -> None:
             raise ConfigError(
                 f"config error in {_where(['providers', name], path)}: providers.{name}: "
                 f"unknown provider (known: {', '.join(PROVIDERS)})"
+            )
+    for name in settings.mcp.servers:
+        if not valid_server_name(name):
+            raise ConfigError(
+                f"config error in {_where(['mcp', 'servers', name], path)}: mcp.servers.{name}: "
+                "a server name uses letters, digits, '-' and single '_' between them "
+                f"(at most {MAX_SERVER_NAME_LENGTH} characters)"
             )

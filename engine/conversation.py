@@ -38,7 +38,9 @@ from ikigai.providers.request import Message, ThinkingLevel
 
 if TYPE_CHECKING:
     from ikigai.engine.accumulator import ResponseAccumulator
+    from ikigai.engine.mcp.manager import McpManager, ServerStatus
     from ikigai.engine.toolloop import Approver, ToolLoop
+    from ikigai.engine.tools.base import ToolContext
     from ikigai.providers.base import HttpProvider
     from ikigai.storage.errors import StorageError
     from ikigai.storage.models import StoredMessage
@@ -530,6 +532,7 @@ class Conversation:
         Returns True when everything was stored (or nothing is stored by design).
         """
         saved = True
+        await self._tools.close()
         if self._writer is not None:
             saved = await self._writer.close(grace)
         if self._db is not None:
@@ -633,8 +636,9 @@ class Conversation:
         )
 
         tools = self.settings.tools
+        servers = self.settings.mcp.servers
         try:
-            policy = parse_policy(tools.permissions)
+            policy = parse_policy(tools.permissions, mcp_servers=servers)
         except PolicyError as exc:
             if strict:
                 raise ConfigError(f"[tools] {exc}") from None
@@ -651,7 +655,31 @@ class Conversation:
         )
         if tools.secret_patterns is not None:
             context = replace(context, secret_patterns=tools.secret_patterns)
-        return ToolLoop(None, context, policy, access.approver)
+        mcp = self._mcp_manager(context) if servers else None
+        return ToolLoop(None, context, policy, access.approver, mcp)
+
+    def _mcp_manager(self, context: ToolContext) -> McpManager:
+        from ikigai.engine.mcp.manager import McpManager
+
+        return McpManager(
+            self.settings.mcp,
+            cwd=context.cwd,
+            secret_names=context.secret_env_names,
+            notify=self._notify,
+            output_cap=context.output_cap,
+        )
+
+    # -- MCP servers ------------------------------------------------------------------------------
+
+    def start_mcp(self) -> None:
+        """Start the ``startup = "eager"`` MCP servers in the background (the others start
+        with the first turn)."""
+        if self._tools.mcp is not None:
+            self._tools.mcp.start_eager()
+
+    async def mcp_status(self) -> list[ServerStatus]:
+        """Each configured MCP server: state, error, tools offered and their permissions."""
+        return await self._tools.mcp_status()
 
     def _secret_names(self) -> Iterable[str]:
         """Every variable a configured provider's key may be read from."""
@@ -683,12 +711,11 @@ class _Recording:
         self._conversation._response_ended(accumulator)
 
     def tool_result(self, result: ToolResultEvent) -> None:
-        self._conversation._write_message(
-            "tool_result",
-            result.output,
-            {"id": result.id, "name": result.name, "output": result.output, "success": result.ok},
-            parent=self._stream,
-        )
+        data = {"id": result.id, "name": result.name, "output": result.output, "success": result.ok}
+        if result.mcp_server is not None:
+            data["mcp_server"] = result.mcp_server
+            data["mcp_tool"] = result.mcp_tool
+        self._conversation._write_message("tool_result", result.output, data, parent=self._stream)
 
     def interrupted_before_answer(self) -> None:
         self._conversation._write_message("interrupted", "")

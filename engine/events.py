@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from ikigai.providers.events import ProviderEvent
+from ikigai.providers.request import ImagePart
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,21 @@ class ToolRun:
 
 @dataclass(frozen=True, slots=True)
 class ToolResultEvent:
-    """A tool the client ran, and what it returned to the model."""
+    """A tool the client ran, and what it returned to the model.
+
+    ``mcp_server`` / ``mcp_tool`` name the MCP server and its own name for the
+    tool when the call went to one (stored with the result); ``images`` go to
+    the model where the provider takes them (not stored: ``output`` describes
+    them). None of the three is part of the JSONL contract.
+    """
 
     id: str
     name: str
     ok: bool
     output: str
+    mcp_server: str | None = None
+    mcp_tool: str | None = None
+    images: tuple[ImagePart, ...] = ()
     type: ClassVar[str] = "tool_result"
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +74,7 @@ RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent
 
 
 NoticeLevel = Literal["info", "warning"]
+NoticeSource = Literal["storage", "mcp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +82,11 @@ class Notice:
     """Something the user should know that is not part of a turn (storage trouble, say).
 
     Delivered through the conversation's ``on_notice`` callback, not the turn's
-    events: storage runs beside the turn and may speak up at any time.
+    events: storage runs beside the turn and may speak up at any time, and so do
+    MCP servers (``source`` says which).
     """
 
     text: str
     level: NoticeLevel = "warning"
+    source: NoticeSource = "storage"
     type: ClassVar[str] = "notice"

@@ -34,6 +34,8 @@ DEFAULT_MAX_TURNS = 50
 
 ToolPermission = Literal["allow", "ask", "deny"]
 StartMode = Literal["new", "resume"]
+McpStartup = Literal["lazy", "eager"]
+DEFAULT_MCP_TIMEOUT = 30.0
 
 
 class ConfigError(Exception):
@@ -162,6 +164,63 @@ class ToolsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class McpServerSettings:
+    """One MCP server: a command (stdio) or a URL (streamable HTTP), and what it may offer.
+
+    ``env`` and ``headers`` values may name environment variables (``$NAME`` or
+    ``${NAME}``), expanded when the server starts (``engine.mcp.launch``).
+    ``allow`` (``None``: every tool) and ``deny`` choose which of its tools are
+    offered to the model; ``[tools]`` decides whether an offered one may run.
+    ``timeout`` bounds the start and each call, in seconds.
+    """
+
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    cwd: str | None = None
+    url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    enabled: bool = True
+    allow: tuple[str, ...] | None = None
+    deny: tuple[str, ...] = ()
+    timeout: float = DEFAULT_MCP_TIMEOUT
+    startup: McpStartup = "lazy"
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> McpServerSettings:
+        allow = data.get("allow")
+        return cls(
+            command=data.get("command"),
+            args=tuple(data.get("args") or ()),
+            env=_frozen(data.get("env")),
+            cwd=data.get("cwd"),
+            url=data.get("url"),
+            headers=_frozen(data.get("headers")),
+            enabled=bool(data.get("enabled", True)),
+            allow=tuple(allow) if allow is not None else None,
+            deny=tuple(data.get("deny") or ()),
+            timeout=float(data.get("timeout", DEFAULT_MCP_TIMEOUT)),
+            startup=cast(McpStartup, data.get("startup", "lazy")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class McpSettings:
+    """The MCP servers by name (``[mcp.servers.<name>]``)."""
+
+    servers: Mapping[str, McpServerSettings] = field(default_factory=lambda: _frozen(None))
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> McpSettings:
+        servers = data.get("servers") or {}
+        return cls(
+            servers=_frozen(
+                {name: McpServerSettings.from_data(raw) for name, raw in servers.items()}
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole configuration, validated and typed."""
 
@@ -177,6 +236,7 @@ class Settings:
     tools: ToolsSettings = field(default_factory=ToolsSettings)
     keys: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     ui: UISettings = field(default_factory=UISettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Settings:
@@ -198,6 +258,7 @@ class Settings:
             tools=ToolsSettings.from_data(data.get("tools") or {}),
             keys=_frozen(data.get("keys")),
             ui=UISettings.from_data(data.get("ui") or {}),
+            mcp=McpSettings.from_data(data.get("mcp") or {}),
         )
 
     def provider(self, provider_id: str) -> ProviderSettings:

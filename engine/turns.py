@@ -42,6 +42,10 @@ class TurnOutcome:
 class ToolRunner(Protocol):
     """Runs the tool calls of one response and returns their results."""
 
+    async def prepare(self) -> None:
+        """Called once the prompt is shown, before the first request (starts MCP servers)."""
+        ...
+
     async def run_calls(self, message: Message) -> list[ToolResultEvent]: ...
 
     def specs(self) -> list[ToolSpec]: ...
@@ -121,6 +125,8 @@ class Turn:
         try:
             setup = await self._setup(self)
             yield UserPrompt(self.prompt)
+            if setup.tools is not None:
+                await setup.tools.prepare()
             recording = setup.recording
             while True:
                 responses += 1
@@ -162,7 +168,9 @@ class Turn:
                     Message(
                         role="tool",
                         content=[
-                            ToolResultBlock(r.id, r.name, r.output, is_error=not r.ok)
+                            ToolResultBlock(
+                                r.id, r.name, r.output, is_error=not r.ok, images=r.images
+                            )
                             for r in results
                         ],
                     )

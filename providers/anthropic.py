@@ -229,10 +229,20 @@ def _native(message: Message) -> list[tuple[str, list[dict[str, Any]]]]:
 
 
 def _tool_result(block: ToolResultBlock) -> dict[str, Any]:
+    content: str | list[dict[str, Any]] = block.output
+    if block.images:
+        content = [{"type": "text", "text": block.output}] if block.output else []
+        content += [
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": image.mime_type, "data": image.data},
+            }
+            for image in block.images
+        ]
     result: dict[str, Any] = {
         "type": "tool_result",
         "tool_use_id": block.tool_call_id,
-        "content": block.output,
+        "content": content,
     }
     if block.is_error:
         result["is_error"] = True

@@ -165,7 +165,14 @@ def serialize_input(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def _function_call_output(result: ToolResultBlock) -> dict[str, Any]:
-    return {"type": "function_call_output", "call_id": result.tool_call_id, "output": result.output}
+    output: str | list[dict[str, Any]] = result.output
+    if result.images:
+        output = [{"type": "input_text", "text": result.output}] if result.output else []
+        output += [
+            {"type": "input_image", "image_url": f"data:{image.mime_type};base64,{image.data}"}
+            for image in result.images
+        ]
+    return {"type": "function_call_output", "call_id": result.tool_call_id, "output": output}
 
 
 def _serialize(message: Message) -> list[dict[str, Any]]:

@@ -49,15 +49,33 @@ class ToolCallBlock:
         return json.loads(self.arguments) if self.arguments.strip() else {}
 
 
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Image types every provider that takes images in tool results accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image a tool returned: base64 ``data`` of type ``mime_type`` (one of ``IMAGE_TYPES``)."""
+
+    mime_type: str
+    data: str
+
+
 @dataclass(frozen=True, slots=True)
 class ToolResultBlock:
-    """The output of a tool the client ran, answering call ``tool_call_id``."""
+    """The output of a tool the client ran, answering call ``tool_call_id``.
+
+    ``images`` go with the text to the providers whose tool results take images
+    (Anthropic Messages, OpenAI Responses); the others send the text alone, which
+    describes each image.
+    """
 
     tool_call_id: str
     name: str
     output: str
     is_error: bool = False
     kind: Literal["tool_result"] = "tool_result"
+    images: tuple[ImagePart, ...] = ()
 
 
 ContentBlock = TextBlock | ThinkingBlock | ToolCallBlock | ToolResultBlock

@@ -203,6 +203,12 @@ async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
         raise CommandError("expected nothing, N (the Nth message from the end) or code [N]")
 
 
+async def _mcp(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui.mcp_view import describe_servers
+
+    host.note(describe_servers(await host.conversation.mcp_status()))
+
+
 async def _quit(host: CommandHost, words: list[str], rest: str) -> None:
     await host.quit_app()
 
@@ -223,6 +229,7 @@ COMMANDS: dict[str, Command] = {
         Command("rewind", "/rewind [label]", "take the context back to a mark", _rewind),
         Command("retry", "/retry", "regenerate the last answer", _retry),
         Command("copy", "/copy [N | code [N]]", "copy the last answer, a message or code", _copy),
+        Command("mcp", "/mcp", "MCP servers: state, tools and their permissions", _mcp),
         Command("quit", "/quit", "quit (a running turn is stored first)", _quit),
     )
 }

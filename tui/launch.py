@@ -51,6 +51,7 @@ async def open_session(app: IkigaiApp) -> None:
     """Create the app's conversation and show the one to resume, or a welcome."""
     conversation = await open_conversation(app)
     app.attach(conversation)
+    conversation.start_mcp()
     target = app.resume
     if target == "last" and conversation.db is not None:
         target = await conversation.db.newest_conversation_id()
