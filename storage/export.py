@@ -101,7 +101,7 @@ def to_markdown(
             lines.extend(_message_lines(message))
         return "\n".join(lines).rstrip() + "\n"
     for number, (after, rows) in enumerate(branches, 1):
-        where = "current" if number == 1 and leaf_id in (m.id for m in rows) else None
+        where = "current" if number == 1 and any(m.id == leaf_id for m in rows) else None
         if where is None:
             where = f"after message {after}" if after is not None else "a new first message"
         lines.extend([f"## Branch {number} of {len(branches)} ({where})", ""])

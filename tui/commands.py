@@ -185,7 +185,7 @@ async def _rewind(host: CommandHost, words: list[str], rest: str) -> None:
 
 
 async def _retry(host: CommandHost, words: list[str], rest: str) -> None:
-    host.start(host.conversation.regenerate())
+    host.start(await host.conversation.regenerate())
 
 
 async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
