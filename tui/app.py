@@ -27,6 +27,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ikigai.tui.actions import ViewActions
+from ikigai.tui.branching import BranchActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, resolve_keymap
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from ikigai.providers.events import Error
 
 
-class IkigaiApp(ViewActions):
+class IkigaiApp(BranchActions, ViewActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -274,7 +275,8 @@ class IkigaiApp(ViewActions):
 
     async def _send(self, prompt: str, turn_id: int) -> TurnOutcome | None:
         await self.ready.wait()
-        return await self._run_turn(self.conversation.send(prompt), turn_id)
+        turn = await self.branches.turn_for(prompt)
+        return await self._run_turn(turn, turn_id) if turn is not None else None
 
     def start(self, turn: Turn) -> None:
         """Run an engine ``turn`` (``/retry``) in the turn worker."""
@@ -287,7 +289,7 @@ class IkigaiApp(ViewActions):
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
         async for event in turn:
-            publish(BusEvent(turn_id, turn.response_number, event))
+            publish(BusEvent(turn_id, turn.response_number, event, turn.row))
         return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
@@ -326,12 +328,14 @@ class IkigaiApp(ViewActions):
         else:
             self.spinner.stop("⏹ interrupted")
         self.update_status()
+        self.branches.turn_ended()
 
     # -- actions ---------------------------------------------------------------------------
 
     def action_cancel(self) -> None:
         """Esc: cancel the running turn, keeping (and storing) the partial answer."""
         if not self.busy:
+            self.branches.cancel_edit()
             return
         assert self.turn_worker is not None
         self.turn_worker.cancel()

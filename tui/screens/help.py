@@ -27,6 +27,7 @@ INPUT_KEYS: tuple[tuple[str, str], ...] = (
     ("tab", "complete a slash command, model, level, profile or mark"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
     ("enter on a tool call", "expand its output"),
+    ("up / down", "move the selection, once alt+up selected a message"),
 )
 
 
