@@ -933,9 +933,10 @@ class Conversation:
         for kind, ref, parent in written:
             if writer is None or self._conversation is None:
                 break
+            # A storage problem ends the wait at once: ids are not worth holding the stream.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._prompt_wait):
-                    await writer.wait(ref)
+                    await writer.wait(ref, stop_on_problem=True)
             conversation_id = self._conversation.id
             if ref.id is None or conversation_id is None:
                 continue

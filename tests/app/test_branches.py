@@ -6,6 +6,7 @@ shows and what the database stored.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,21 @@ async def test_branch_commands_and_regen_with_another_model(
         await answered(pilot, 2)
         assert shown(app)[-1] == "a2 again"
         await wait_for(pilot, lambda: indicators(app) == [("a2 again", "‹ 3/3 ›")])
+        await send(pilot, "/export json --all-branches tree.json")
+        await send(pilot, "/export json path.json")
+        await wait_for(pilot, lambda: notices(app).count("exported conversation") == 2)
     assert rows(app_env / "ikigai.db", "SELECT count(*) FROM messages WHERE kind = 'user'") == [
         (2,)
     ]
+    tree = json.loads((app_env / "tree.json").read_text())
+    path = json.loads((app_env / "path.json").read_text())
+    assert [m["content"] for m in tree["messages"] if m["kind"] == "assistant"] == [
+        "a1",
+        "a2",
+        "a2 by other",
+        "a2 again",
+    ]
+    assert [m["content"] for m in path["messages"]] == ["q1", "a1", "q2", "a2 again"]
 
 
 async def test_editing_while_a_turn_runs_is_refused_and_the_text_kept(

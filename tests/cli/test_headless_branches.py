@@ -11,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from ikigai.storage import Database
 from ikigai.storage.migrations import MIGRATIONS
 from ikigai.storage.migrator import migrate
 from tests.cli.headless_helpers import clean_env, run_ikigai
@@ -196,6 +197,14 @@ def test_history_shows_message_ids_versions_and_forks(
     )
     assert run_ikigai(["history", "7"], env).returncode == 2
     assert run_ikigai(["history", "--all-branches"], env).returncode == 2
+
+    async def fork() -> None:
+        async with await Database.open(env["IKIGAI_DB"]) as db:
+            await db.fork_conversation(1, ids["assistant"])
+
+    asyncio.run(fork())
+    conversations = run_ikigai(["history"], env).stdout.decode().splitlines()
+    assert conversations[0].startswith("2\t") and "2 messages (fork of 1)\tq1" in conversations[0]
 
 
 def test_an_old_database_continues_with_its_whole_history(
