@@ -268,16 +268,23 @@ class Conversation:
         return self._begin(Turn(prompt, prepare, on_end=self._turn_ended))
 
     async def regenerate(self, message_id: int | None = None, *, model: str | None = None) -> Turn:
-        """A turn making a new answer in place of answer ``message_id`` (default: the
-        last answer of the path), optionally with another ``model`` for this turn only.
+        """A turn making a new answer in place of answer ``message_id``, optionally with
+        another ``model`` for this turn only (``/regen``, ``/retry``).
 
         The new answer is a sibling of the old one, sent the path up to their
         prompt (or tool result): whatever followed the old answer, its tool
         calls and results included, stays on the old branch. The prompt is not
-        stored again. Raises ``ConfigError`` for an unknown model.
+        stored again. Without ``message_id`` it is the last prompt or answer of
+        the path: an answer is made again, a prompt left unanswered (cancelled
+        before any answer) is answered. Raises ``ConfigError`` for an unknown
+        model.
         """
         self._refuse_when_busy()
-        run = self.resolve(model=model, thinking=self._run.thinking) if model else self._run
+        run = self._run
+        if model:
+            run = replace(
+                self.resolve(model=model, thinking=run.thinking), system_prompt=run.system_prompt
+            )
         if message_id is None and not self.stored:
             return self._regenerate_in_context(run)
         opening: tuple[RunnerEvent, ...] = ()

@@ -384,3 +384,16 @@ async def test_without_storage_retry_still_works_and_branches_say_why(
             await convo.switch_branch("next")
     finally:
         await convo.close(1.0)
+
+
+async def test_regenerating_with_another_model_keeps_the_sessions_system_prompt(
+    convo: Conversation, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ikigai.db"
+    await convo.switch("/system Be brief.", system_prompt="Be brief.")
+    fake_server.enqueue(Reply([Text("a1")]), Reply([Text("a1 again")], model="other-model"))
+    await run(convo, convo.send("q1"))
+    a1 = row_id(db, "assistant", "a1")
+    await run(convo, await convo.regenerate(a1, model="openai-chat/other-model"))
+    assert fake_server.requests[-1].json["model"] == "other-model"
+    assert sent(fake_server) == [("system", "Be brief."), ("user", "q1")]
