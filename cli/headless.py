@@ -2,8 +2,12 @@
 
 ``--output text`` writes the answer text as it arrives (thinking is not
 printed); ``--output jsonl`` writes every event as one JSON object per line
-with the contract's field names. Retry notices and warnings go to stderr in
-both modes, so stdout stays a clean answer or a clean event log.
+with the contract's field names, plus a ``stored`` line with the id of each
+stored message (the prompt and each answer right after that response's
+``start``, or just before its ``error`` when it never started; a tool result
+right after its ``tool_result`` line), so a response still begins with
+``start`` and ends with ``done`` or ``error``. Retry notices and warnings go
+to stderr in both modes, so stdout stays a clean answer or a clean event log.
 
 Output is flushed once per batch of events rather than once per delta: a
 flush is scheduled with ``call_soon`` and runs when the stream next waits on
@@ -18,9 +22,9 @@ import json
 import sys
 from typing import TextIO
 
-from ikigai.engine.events import RunnerEvent, ToolRun, UserPrompt
+from ikigai.engine.events import RunnerEvent, Stored, ToolRun, UserPrompt
 from ikigai.engine.textsafety import escape_json_controls, neutralize
-from ikigai.providers.events import Error, Retry, TextDelta
+from ikigai.providers.events import Done, Error, Retry, Start, TextDelta
 
 __all__ = ["HeadlessWriter", "neutralize", "stdout_is_terminal"]
 
@@ -36,6 +40,8 @@ class HeadlessWriter:
         self._flush_scheduled = False
         self._ends_with_newline = True
         self._wrote_text = False
+        self._held: list[Stored] = []
+        """``stored`` lines waiting for their response's ``start`` (or its end)."""
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
@@ -47,8 +53,16 @@ class HeadlessWriter:
             self.stderr.flush()
             return
         if self.jsonl:
-            line = json.dumps(event.to_dict(), ensure_ascii=False)
-            self.stdout.write(escape_json_controls(line) + "\n")
+            if kind is Stored:
+                assert isinstance(event, Stored)
+                if event.kind in ("user", "assistant"):
+                    self._held.append(event)
+                    return
+            if self._held and (kind is Error or kind is Done):
+                self._write_held()
+            self._write_line(event)
+            if self._held and kind is Start:
+                self._write_held()
         elif kind is TextDelta:
             assert isinstance(event, TextDelta)
             text = neutralize(event.text) if self.sanitize else event.text
@@ -60,13 +74,25 @@ class HeadlessWriter:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
+    def _write_line(self, event: RunnerEvent) -> None:
+        line = json.dumps(event.to_dict(), ensure_ascii=False)
+        self.stdout.write(escape_json_controls(line) + "\n")
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        for stored in held:
+            self._write_line(stored)
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         with contextlib.suppress(BrokenPipeError):
             self.stdout.flush()
 
     def finish(self) -> None:
-        """End the output cleanly: text that did not end a line gets a newline."""
+        """End the output cleanly: text that did not end a line gets a newline, ids of
+        a response that never began (a cancel) are still written."""
+        if self._held:
+            self._write_held()
         if not self.jsonl and self._wrote_text and not self._ends_with_newline:
             self.stdout.write("\n")
         self._flush()

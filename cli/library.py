@@ -1,4 +1,9 @@
-"""``ikigai history`` and ``ikigai export``: reading stored conversations from the shell."""
+"""``ikigai history`` and ``ikigai export``: reading stored conversations from the shell.
+
+Every line is tab-separated with the free text last, so scripts can cut it.
+Message ids (for ``ikigai -p ... --from ID``) are in ``history ID`` (the
+messages of one conversation) and at the end of each ``--search`` hit.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,15 @@ if TYPE_CHECKING:
 
 
 def history_command(argv: list[str]) -> int:
-    """``ikigai history [--search TEXT] [--limit N]``: recent conversations or search hits."""
+    """``ikigai history [ID [--all-branches]] [--search TEXT] [--limit N]``: recent
+    conversations, search hits, or the messages of conversation ID."""
     parser = argparse.ArgumentParser(prog="ikigai history", description=history_command.__doc__)
+    parser.add_argument(
+        "id", type=int, nargs="?", help="list this conversation's messages (current branch)"
+    )
+    parser.add_argument(
+        "--all-branches", action="store_true", help="with ID: every branch, not only the current"
+    )
     parser.add_argument("--search", help="full-text search through every message")
     parser.add_argument("--limit", type=int, default=20, help="at most N rows (default 20)")
     parser.add_argument("--db", help="SQLite database file")
@@ -27,7 +39,11 @@ def history_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.limit < 1:
         parser.error("--limit must be at least 1")
-    return _with_database(args, _print_history)
+    if args.all_branches and args.id is None:
+        parser.error("--all-branches needs a conversation ID")
+    if args.id is not None and args.search:
+        parser.error("give a conversation ID or --search, not both")
+    return _with_database(args, _print_messages if args.id is not None else _print_history)
 
 
 async def _print_history(db: Database, args: argparse.Namespace) -> int:
@@ -37,23 +53,57 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
     if args.search:
         for hit in await db.search(args.search, limit=args.limit):
             title = hit.title or "(untitled)"
-            out.write(neutralize(f"{hit.conversation_id}\t{title}\t{hit.snippet}") + "\n")
+            line = f"{hit.conversation_id}\t{title}\t{hit.snippet}\tmessage {hit.message_id}"
+            out.write(neutralize(line) + "\n")
         return EXIT_OK
     for conversation in await db.list_conversations(limit=args.limit):
         title = conversation.title or "(untitled)"
+        count = f"{conversation.message_count} messages"
+        if conversation.forked_from is not None:
+            count += f" (fork of {conversation.forked_from})"
         line = (
             f"{conversation.id}\t{conversation.updated_at}\t{conversation.model or '-'}\t"
-            f"{conversation.message_count} messages\t{title}"
+            f"{count}\t{title}"
         )
         out.write(neutralize(line) + "\n")
     return EXIT_OK
 
 
+async def _print_messages(db: Database, args: argparse.Namespace) -> int:
+    """One line per message: id, parent id, kind, version (``2/3``) and its first line."""
+    from ikigai.engine.textsafety import neutralize
+
+    if await db.get_conversation(args.id) is None:
+        raise UsageError(f"no conversation {args.id} in {db.path}")
+    if args.all_branches:
+        rows = await db.all_messages(args.id)
+    else:
+        rows = await db.path_messages(args.id, await db.current_leaf(args.id))
+    nodes = [row.id for row in rows if row.kind != "tool_call"]
+    versions = await db.versions(args.id, nodes)
+    out = sys.stdout
+    for row in rows:
+        version = versions.get(row.id)
+        shown = f"{version.index}/{version.count}" if version and version.count > 1 else "-"
+        text = row.content.strip().splitlines()[0] if row.content.strip() else ""
+        if len(text) > 80:
+            text = text[:79] + "…"
+        parent = str(row.parent_id) if row.parent_id is not None else "-"
+        out.write(neutralize(f"{row.id}\t{parent}\t{row.kind}\t{shown}\t{text}") + "\n")
+    return EXIT_OK
+
+
 def export_command(argv: list[str]) -> int:
-    """``ikigai export ID [--format md|json] [-o FILE]``: one conversation as a document."""
+    """``ikigai export ID [--format md|json] [--all-branches] [-o FILE]``: one conversation
+    as a document (its current branch, or every branch)."""
     parser = argparse.ArgumentParser(prog="ikigai export", description=export_command.__doc__)
     parser.add_argument("id", type=int, help="conversation id (see 'ikigai history')")
     parser.add_argument("--format", choices=("md", "json"), default="md")
+    parser.add_argument(
+        "--all-branches",
+        action="store_true",
+        help="the whole tree (JSON keeps parent ids; Markdown gets a heading per branch)",
+    )
     parser.add_argument("-o", "--output", help="write to FILE instead of stdout")
     parser.add_argument("--db", help="SQLite database file")
     parser.add_argument("--config", help="config file")
@@ -65,7 +115,7 @@ async def _export(db: Database, args: argparse.Namespace) -> int:
     from ikigai.engine.conversation import UnknownConversation, export_text
 
     try:
-        text = await export_text(db, args.id, args.format)
+        text = await export_text(db, args.id, args.format, all_branches=args.all_branches)
     except UnknownConversation as exc:
         raise UsageError(str(exc)) from None
     if args.output:

@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ikigai",
         description="A terminal client for large language models. "
         "Without -p it opens the full-screen app.",
-        epilog="Subcommands: 'ikigai history [--search TEXT] [--limit N]', "
-        "'ikigai export ID [--format md|json] [-o FILE]'.",
+        epilog="Subcommands: 'ikigai history [ID [--all-branches]] [--search TEXT] [--limit N]', "
+        "'ikigai export ID [--format md|json] [--all-branches] [-o FILE]'.",
     )
     parser.add_argument("-p", "--prompt", help="run headless: answer PROMPT and exit")
     parser.add_argument("--profile", help="profile from the config file")
@@ -51,9 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue",
         dest="continue_last",
         action="store_true",
-        help="continue the newest conversation",
+        help="continue the newest conversation (its most recently updated branch)",
     )
     parser.add_argument("--conversation", type=int, help="continue conversation ID")
+    parser.add_argument(
+        "--from",
+        dest="from_message",
+        type=int,
+        metavar="MESSAGE_ID",
+        help="headless: continue after message MESSAGE_ID, as a new branch",
+    )
     parser.add_argument(
         "--allow",
         action="append",
@@ -83,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:
-        if args.output != "text" or args.no_store or args.allow:
-            parser.error("--output, --no-store and --allow apply to headless runs (-p)")
+        if args.output != "text" or args.no_store or args.allow or args.from_message is not None:
+            parser.error("--output, --no-store, --allow and --from apply to headless runs (-p)")
         from ikigai.tui.launch import run_app
 
         return run_app(args)

@@ -1,9 +1,12 @@
 """``ikigai -p PROMPT``: one headless turn, driven through the engine's ``Conversation``.
 
 The front end only assembles the prompt (stdin appended), resolves the
-configuration, picks the conversation to continue and writes what the turn
-yields: the answer (or every event as JSONL) to stdout, notices to stderr.
-Everything else (context, tools, storage) is the engine's.
+configuration, picks the conversation to continue (``-c`` and
+``--conversation``: its most recently updated branch; ``--from MESSAGE_ID``: a
+new branch after that message) and writes what the turn yields: the answer
+(or every event as JSONL, with a ``stored`` line per stored message) to
+stdout, notices to stderr. Everything else (context, tools, storage) is the
+engine's.
 
 Storage is strict here: a prompt that cannot be stored is not sent (exit 2),
 and an answer that could not be stored completely is still printed whole,
@@ -61,6 +64,13 @@ def run_headless_command(args: argparse.Namespace) -> int:
 
     if args.no_store and (args.continue_last or args.conversation is not None):
         return fail("--no-store cannot be combined with --continue or --conversation")
+    if args.from_message is not None and (
+        args.no_store or args.continue_last or args.conversation is not None
+    ):
+        return fail(
+            "--from picks the conversation itself: it cannot be combined with "
+            "--no-store, --continue or --conversation"
+        )
     prompt = read_prompt(args.prompt)
     if not prompt.strip():
         return fail("error: the prompt is empty")
@@ -177,6 +187,7 @@ async def _headless(
             prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
             strict=True,
+            report_rows=args.output == "jsonl",
         )
     except ConfigError as exc:
         if db is not None:
@@ -200,9 +211,11 @@ async def _headless(
 async def _run_turn(
     args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
 ) -> int:
-    if args.conversation is not None:
-        await conversation.open(int(args.conversation))
-    elif args.continue_last and await conversation.open_newest() is None:
+    if args.from_message is not None:
+        await conversation.continue_from(int(args.from_message))
+    elif args.conversation is not None:
+        await conversation.open(int(args.conversation), branch="newest")
+    elif args.continue_last and await conversation.open_newest(branch="newest") is None:
         raise UsageError(f"no conversation to continue in {_db_path(conversation)}")
     warning = conversation.model_warning()
     if warning:

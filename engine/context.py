@@ -1,15 +1,15 @@
 """Rebuilding the model context of a stored conversation, with its marks.
 
 Stored rows are the record of everything shown; the model context is what
-the next request sends. ``rebuild`` walks the rows once, in order:
+the next request sends. A conversation is a tree; ``rebuild`` is given one
+path of it (root to leaf, as ``Database.path_messages`` returns it, tool-call
+attachments included and ignored) and walks it once, in order:
 
 * ``clear`` starts the context (and the marks) afresh;
 * ``mark`` remembers the context's length under its label; ``rewind`` cuts the
   context back to the mark named in its data and forgets later marks;
 * partial answers (status ``streaming``, ``interrupted`` or ``error``) are
   shown but not sent back to the model;
-* an answer whose parent is an earlier prompt (a regenerated answer) replaces
-  what followed that prompt;
 * tool calls that never got a result (a crash or a cancel while a tool ran)
   are answered with an error result so the context stays valid.
 """
@@ -58,22 +58,18 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
     out = Rebuilt()
     context = out.context
     marks = out.marks
-    # Where each user prompt sits in the context, to place a regenerated answer.
-    prompt_position: dict[int, int] = {}
     for row in rows:
-        out.last_row_id = row.id
         kind = row.kind
+        if kind == "tool_call":
+            continue
+        out.last_row_id = row.id
         if kind == "user":
             out.last_prompt_id = row.id
-            prompt_position[row.id] = len(context)
             context.append(Message.user(row.content))
         elif kind == "assistant":
             _count_tokens(out, row.data)
             if row.status != "complete":
                 continue
-            position = prompt_position.get(row.parent_id) if row.parent_id is not None else None
-            if position is not None and position + 1 < len(context):
-                del context[position + 1 :]
             context.append(_assistant(row))
         elif kind == "tool_result":
             block = ToolResultBlock(
@@ -89,7 +85,6 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
         elif kind == "clear":
             context.clear()
             marks.clear()
-            prompt_position.clear()
             out.last_prompt_id = None
         elif kind == "mark":
             label = str(row.data.get("label") or row.content)

@@ -6,12 +6,22 @@ configuration (profile, model, thinking, system prompt), the tool loop and its
 policy, and the recording of everything into storage. The front ends call its
 verbs and render what they yield:
 
-* ``send(prompt)`` / ``regenerate()`` return a ``Turn``: ``async for event in
-  turn`` runs it (``cancel()`` stops it, keeping what arrived);
+* ``send(prompt)`` returns a ``Turn``: ``async for event in turn`` runs it
+  (``cancel()`` stops it, keeping what arrived); ``edit(id, prompt)`` and
+  ``regenerate(id)`` return turns that make a new version of a stored message;
 * ``mark`` / ``rewind`` / ``clear`` change the context (and are stored);
 * ``switch`` changes profile, model, thinking level or system prompt from the
   next turn on; ``export`` renders the stored conversation;
-* ``new`` / ``open`` / ``load_earlier`` move between stored conversations.
+* ``new`` / ``open`` / ``load_earlier`` move between stored conversations;
+  ``switch_branch``, ``continue_from`` and ``fork`` move within one.
+
+A conversation is a tree of stored messages; the session is at one leaf, and
+the model context is the path from the root to it (``engine.context``). Every
+new row's parent is the leaf (``_leaf``); a branch verb first moves the leaf
+(to the parent of the message it makes a new version of) and rebuilds the
+context from the stored path, so nothing is ever deleted by branching. The
+tree lives in storage: branch verbs need a working database (``/retry`` alone
+also works without one, on the context).
 
 Storage runs beside the conversation, never in front of it: rows go to a
 background ``StorageWriter`` and nothing here awaits the disk, except that a
@@ -28,10 +38,17 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from ikigai.engine.branches import (
+    BranchMove,
+    Position,
+    VersionChoice,
+    VersionError,
+    pick_version,
+)
 from ikigai.engine.context import Rebuilt, rebuild
-from ikigai.engine.events import Notice, ToolResultEvent
+from ikigai.engine.events import Branched, Notice, RunnerEvent, Stored, ToolResultEvent
 from ikigai.engine.settings import ConfigError, RunConfig, Settings, resolve_run
 from ikigai.engine.turns import Turn, TurnSetup
 from ikigai.providers.request import Message, ThinkingLevel
@@ -45,10 +62,14 @@ if TYPE_CHECKING:
     from ikigai.storage.errors import StorageError
     from ikigai.storage.models import StoredMessage
     from ikigai.storage.repository import Database
+    from ikigai.storage.tree import Version
     from ikigai.storage.writer import RowRef, StorageWriter, Target
 
 PAGE = 50
 """Messages shown when a conversation is opened (and per earlier page)."""
+
+SETTLE_WAIT = 5.0
+"""Seconds a branch verb waits for pending rows to be stored before it gives up."""
 
 
 class ConversationError(Exception):
@@ -61,6 +82,10 @@ class Busy(ConversationError):
 
 class UnknownConversation(ConversationError):
     """The conversation id does not exist in the database."""
+
+
+class UnknownMessage(ConversationError):
+    """The message id does not exist, or belongs to no conversation."""
 
 
 class PromptNotStored(ConversationError):
@@ -78,11 +103,13 @@ class Tokens:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """A stored conversation just opened: its id, last messages, and whether more exist."""
+    """A stored conversation just opened: its id, the last messages of the path to its
+    leaf, and whether more exist above them."""
 
     id: int
     rows: list[StoredMessage]
     has_earlier: bool
+    leaf: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +148,12 @@ class Conversation:
         prompt_wait: float | None = 0.5,
         base_url: str | None = None,
         strict: bool = False,
+        report_rows: bool = False,
     ) -> None:
         """``strict`` (headless) raises ``ConfigError`` for a bad ``[tools]`` table; the
-        app gets the default policy and the problem in ``problems``."""
+        app gets the default policy and the problem in ``problems``. ``report_rows``
+        makes turns yield a ``Stored`` event for each message once it is stored
+        (waiting for the disk; headless JSONL)."""
         self.settings = settings
         self._run = run
         self._base_url = base_url
@@ -145,6 +175,8 @@ class Conversation:
         self._leaf: Target = None
         self._last_prompt: RowRef | None = None
         self._ready: asyncio.Task[None] | None = None
+        self._report_rows = report_rows
+        self._written: list[tuple[str, RowRef, Target]] = []
 
     # -- state the front ends read --------------------------------------------------------------
 
@@ -215,26 +247,93 @@ class Conversation:
         self._turn = turn
         return turn
 
-    def regenerate(self) -> Turn:
-        """A new answer to the last prompt; the prompt is not stored again."""
-        if self.busy:
-            raise Busy("a turn is running: wait for it or cancel it first")
+    async def edit(self, message_id: int, prompt: str) -> Turn:
+        """A turn sending ``prompt`` as a new version of user message ``message_id``.
+
+        The new prompt is a sibling of that message (same parent) and is
+        answered with the context of the path up to its parent; the old version
+        and everything after it stay stored. Raises ``Busy`` during a turn and
+        ``ConversationError`` for a message that is not a prompt of this
+        conversation.
+        """
+        self._refuse_when_busy()
+        if not prompt.strip():
+            raise ConversationError("the new version of the prompt is empty")
+        target = await self._stored_message(message_id, "user")
+        self._refuse_when_busy()
+        opening = (Branched(target.id, target.parent_id),)
+
+        async def prepare(turn: Turn) -> TurnSetup:
+            await self._move_to(target.parent_id)
+            return await self._prepare_send(turn, opening)
+
+        return self._begin(Turn(prompt, prepare, on_end=self._turn_ended))
+
+    async def regenerate(self, message_id: int | None = None, *, model: str | None = None) -> Turn:
+        """A turn making a new answer in place of answer ``message_id``, optionally with
+        another ``model`` for this turn only (``/regen``, ``/retry``).
+
+        The new answer is a sibling of the old one, sent the path up to their
+        prompt (or tool result): whatever followed the old answer, its tool
+        calls and results included, stays on the old branch. The prompt is not
+        stored again. Without ``message_id`` it is the last prompt or answer of
+        the path: an answer is made again, a prompt left unanswered (cancelled
+        before any answer) is answered. Raises ``ConfigError`` for an unknown
+        model.
+        """
+        self._refuse_when_busy()
+        run = self._run
+        if model:
+            run = replace(
+                self.resolve(model=model, thinking=run.thinking), system_prompt=run.system_prompt
+            )
+        if message_id is None and not self.stored:
+            return self._regenerate_in_context(run)
+        opening: tuple[RunnerEvent, ...] = ()
+        if message_id is None:
+            # The last prompt or answer of the path: an answer is made again, a prompt
+            # left unanswered (cancelled, say) is answered.
+            await self._settle()
+            rows = await self._require_db().path_messages(self._id_or_fail(), self._leaf_id())
+            last = next((r for r in reversed(rows) if r.kind in ("user", "assistant")), None)
+            if last is None:
+                raise ConversationError("nothing to regenerate yet")
+            parent: int | None = last.id
+            if last.kind == "assistant":
+                message_id = last.id
+        if message_id is not None:
+            target = await self._stored_message(message_id, "assistant")
+            if target.parent_id is None:
+                raise ConversationError(f"answer {message_id} has no prompt to answer again")
+            parent = target.parent_id
+            opening = (Branched(target.id, parent),)
+        self._refuse_when_busy()
+
+        async def prepare(turn: Turn) -> TurnSetup:
+            await self._move_to(parent)
+            return self._setup(run, opening=opening)
+
+        return self._begin(Turn("", prepare, on_end=self._turn_ended, announce=False))
+
+    def _regenerate_in_context(self, run: RunConfig) -> Turn:
+        """``regenerate`` without storage: answer the last prompt of the context again."""
         position = next(
             (i for i in range(len(self._context) - 1, -1, -1) if self._context[i].role == "user"),
             None,
         )
-        if position is None or self._last_prompt is None:
+        if position is None:
             raise ConversationError("nothing to regenerate yet")
         prompt = self._context[position].text()
-        prompt_ref = self._last_prompt
 
         async def prepare(turn: Turn) -> TurnSetup:
             await self._wait_ready()
             del self._context[position + 1 :]
-            self._leaf = prompt_ref
-            return self._setup()
+            return self._setup(run)
 
-        turn = Turn(prompt, prepare, on_end=self._turn_ended)
+        return self._begin(Turn(prompt, prepare, on_end=self._turn_ended, announce=False))
+
+    def _begin(self, turn: Turn) -> Turn:
+        self._refuse_when_busy()
         self._turn = turn
         return turn
 
@@ -243,7 +342,7 @@ class Conversation:
         if self._turn is not None:
             self._turn.cancel()
 
-    async def _prepare_send(self, turn: Turn) -> TurnSetup:
+    async def _prepare_send(self, turn: Turn, opening: tuple[RunnerEvent, ...] = ()) -> TurnSetup:
         await self._wait_ready()
         self._context.append(Message.user(turn.prompt))
         ref = self._write_message(
@@ -272,12 +371,18 @@ class Conversation:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._prompt_wait):
                         await writer.wait(ref)
-        return self._setup()
+        return self._setup(prompt_row=ref, opening=opening)
 
-    def _setup(self) -> TurnSetup:
-        run = self._run
+    def _setup(
+        self,
+        run: RunConfig | None = None,
+        *,
+        prompt_row: RowRef | None = None,
+        opening: tuple[RunnerEvent, ...] = (),
+    ) -> TurnSetup:
+        run = run or self._run
         return TurnSetup(
-            provider=self.provider(),
+            provider=self.provider(run),
             model=run.model,
             context=self._context,
             recording=_Recording(self),
@@ -291,6 +396,8 @@ class Conversation:
                 "model": run.model,
                 "thinking_level": run.thinking,
             },
+            prompt_row=prompt_row,
+            opening=opening,
         )
 
     def _turn_ended(self, turn: Turn) -> None:
@@ -306,9 +413,10 @@ class Conversation:
                 self._tokens.total + usage.input_tokens + usage.output_tokens,
             )
 
-    def provider(self) -> HttpProvider:
-        """The provider for the current run configuration (created on first use)."""
-        run = self._run
+    def provider(self, run: RunConfig | None = None) -> HttpProvider:
+        """The provider for ``run`` (default: the current run configuration), created on
+        first use."""
+        run = run or self._run
         key = (run.provider, run.options.base_url, run.options.api_key)
         if self._provider is None or self._provider_key != key:
             from ikigai.providers.registry import create_provider
@@ -433,40 +541,88 @@ class Conversation:
         self._refuse_when_busy()
         self._reset(None)
 
-    async def open(self, conversation_id: int) -> Opened:
-        """Switch to stored ``conversation_id``: its last messages now, its context soon.
+    async def open(
+        self, conversation_id: int, *, at: int | None = None, branch: Position = "current"
+    ) -> Opened:
+        """Switch to stored ``conversation_id``: the last messages of its path now, the
+        model context soon.
 
-        The model context is rebuilt from every row in the background, so the
-        screen can show the conversation first; a prompt sent meanwhile waits for
-        it. Raises ``UnknownConversation``.
+        The path ends where the user was (``branch="current"``), at the branch
+        written to last (``"newest"``), or, with ``at``, at the newest leaf
+        below message ``at`` (a search hit: the branch that holds it). The
+        model context is rebuilt from the whole path in the background, so the
+        screen can show the conversation first; a prompt sent meanwhile waits
+        for it. Raises ``UnknownConversation`` (and ``UnknownMessage`` for an
+        ``at`` of another conversation).
         """
         self._refuse_when_busy()
         db = self._require_db()
         if await db.get_conversation(conversation_id) is None:
             raise UnknownConversation(f"no conversation {conversation_id} in {db.path}")
-        rows = await db.load_messages(conversation_id, PAGE)
+        if at is not None:
+            row = await db.get_message(at)
+            if row is None or row.conversation_id != conversation_id:
+                raise UnknownMessage(f"no message {at} in conversation {conversation_id}")
+            leaf = await db.latest_leaf(at if row.kind != "tool_call" else row.parent_id or at)
+        elif branch == "newest":
+            leaf = await db.newest_leaf(conversation_id)
+        else:
+            leaf = await db.current_leaf(conversation_id)
+        rows = await db.path_messages(conversation_id, leaf, limit=PAGE)
         from ikigai.storage.writer import RowRef
 
         self._reset(RowRef(conversation_id))
-        self._leaf = rows[-1].id if rows else None
-        self._ready = asyncio.get_running_loop().create_task(self._load_context(conversation_id))
-        return Opened(conversation_id, rows, len(rows) >= PAGE)
+        self._leaf = leaf
+        if at is not None and leaf is not None and self._writer is not None:
+            self._writer.set_leaf(conversation_id, leaf)
+        self._ready = asyncio.get_running_loop().create_task(
+            self._load_context(conversation_id, leaf)
+        )
+        return Opened(conversation_id, rows, bool(rows) and rows[0].parent_id is not None, leaf)
 
-    async def open_newest(self) -> Opened | None:
+    async def open_newest(self, branch: Position = "current") -> Opened | None:
         """Open the most recently active conversation, or ``None`` when there is none."""
         db = self._require_db()
         newest = await db.newest_conversation_id()
-        return await self.open(newest) if newest is not None else None
+        return await self.open(newest, branch=branch) if newest is not None else None
+
+    async def continue_from(self, message_id: int) -> None:
+        """Continue the conversation holding ``message_id`` from that message: the next
+        prompt is its child (a new branch), sent the path up to and including it.
+
+        Raises ``UnknownMessage`` for an id that does not exist or belongs to no
+        conversation, ``ConversationError`` for a tool call (an attachment of
+        its answer, which is where to continue from).
+        """
+        self._refuse_when_busy()
+        db = self._require_db()
+        row = await db.get_message(message_id)
+        if row is None:
+            raise UnknownMessage(f"no message {message_id} in {db.path}")
+        if await db.get_conversation(row.conversation_id) is None:
+            raise UnknownMessage(f"message {message_id} belongs to no conversation in {db.path}")
+        if row.kind == "tool_call":
+            raise ConversationError(
+                f"message {message_id} is a tool call; continue from the answer that made it "
+                f"(message {row.parent_id})"
+            )
+        from ikigai.storage.writer import RowRef
+
+        self._reset(RowRef(row.conversation_id))
+        self._leaf = message_id
+        self._ready = asyncio.get_running_loop().create_task(
+            self._load_context(row.conversation_id, message_id)
+        )
 
     async def load_earlier(self, before_id: int) -> list[StoredMessage]:
-        """The page of stored messages just before message ``before_id``."""
+        """The page of the path just above message ``before_id`` (root first)."""
         if self._db is None or self.id is None:
             return []
-        return await self._db.load_messages(self.id, PAGE, before_id=before_id)
+        return await self._db.path_messages(self.id, None, before_id=before_id, limit=PAGE)
 
-    async def _load_context(self, conversation_id: int) -> None:
+    async def _load_context(self, conversation_id: int, leaf: int | None) -> None:
         db = self._require_db()
-        rows = await db.all_messages(conversation_id)
+        rows = await db.path_messages(conversation_id, leaf)
         # Off the event loop's thread, so the screen keeps painting meanwhile.
         rebuilt = await asyncio.to_thread(rebuild, rows)
         self._adopt(rebuilt)
@@ -483,10 +639,159 @@ class Conversation:
         self._tokens = Tokens(
             rebuilt.last_input_tokens, rebuilt.last_output_tokens, rebuilt.total_tokens
         )
-        if rebuilt.last_prompt_id is not None:
-            self._last_prompt = RowRef(rebuilt.last_prompt_id)
-        if rebuilt.last_row_id is not None:
-            self._leaf = rebuilt.last_row_id
+        self._last_prompt = (
+            RowRef(rebuilt.last_prompt_id) if rebuilt.last_prompt_id is not None else None
+        )
+
+    # -- branches ---------------------------------------------------------------------------------
+
+    async def switch_branch(
+        self, choice: VersionChoice, message_id: int | None = None
+    ) -> BranchMove:
+        """Show another version of ``message_id`` (default: the last message of the path
+        that has versions): ``next``, ``prev`` or version N (from 1).
+
+        The path then runs from that version to the newest leaf below it, the
+        context is rebuilt from it and the leaf is stored (a resume opens
+        here). Raises ``ConversationError`` when there is no such version.
+        """
+        self._refuse_when_busy()
+        await self._settle()
+        db = self._require_db()
+        conversation_id = self._id_or_fail()
+        if message_id is None:
+            path = await db.path_messages(conversation_id, self._leaf_id())
+            nodes = [r.id for r in path if r.kind != "tool_call"]
+            versions = await db.versions(conversation_id, nodes)
+            message_id = next((n for n in reversed(nodes) if versions[n].count > 1), None)
+            if message_id is None:
+                raise ConversationError("no message of this branch has another version")
+        version = (await db.versions(conversation_id, [message_id])).get(message_id)
+        if version is None:
+            raise ConversationError(f"message {message_id} is not in this conversation")
+        if version.count < 2:
+            raise ConversationError(f"message {message_id} has no other version")
+        try:
+            target = pick_version(version, choice)
+        except VersionError as exc:
+            raise ConversationError(str(exc)) from None
+        self._refuse_when_busy()
+        leaf = await db.latest_leaf(target) or target
+        path = await self._move_to(leaf)
+        assert self._writer is not None
+        self._writer.set_leaf(conversation_id, leaf)
+        tail = next(i for i, row in enumerate(path) if row.id == target)
+        index = version.siblings.index(target) + 1
+        return BranchMove(message_id, path[tail:], replace(version, index=index))
+
+    async def fork(self) -> Opened:
+        """Copy the current path into a new conversation (linked to this one) and open it."""
+        self._refuse_when_busy()
+        await self._settle()
+        db = self._require_db()
+        conversation_id, leaf = self._id_or_fail(), self._leaf_id()
+        if leaf is None:
+            raise ConversationError("nothing to fork yet")
+        summary = await db.get_conversation(conversation_id)
+        forked = await db.fork_conversation(
+            conversation_id, leaf, title=summary.title if summary is not None else None
+        )
+        return await self.open(forked)
+
+    async def user_messages(self) -> list[StoredMessage]:
+        """The prompts of the current path, first to last (``/edit N`` counts them)."""
+        await self._settle()
+        db = self._require_db()
+        rows = await db.path_messages(self._id_or_fail(), self._leaf_id())
+        return [row for row in rows if row.kind == "user"]
+
+    async def versions(self, rows: Iterable[RowRef | int | None]) -> dict[int, Version]:
+        """Which version each stored message of ``rows`` is among its siblings.
+
+        For display: rows not stored (yet) are left out, and a storage problem
+        gives an empty answer rather than an error.
+        """
+        from ikigai.storage.errors import StorageError
+        from ikigai.storage.writer import RowRef
+
+        if self._db is None or self.id is None:
+            return {}
+        ids: list[int] = []
+        for row in rows:
+            if isinstance(row, RowRef) and row.id is None and self._writer is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._writer.wait(row)
+            row_id = row.id if isinstance(row, RowRef) else row
+            if row_id is not None:
+                ids.append(row_id)
+        try:
+            return await self._db.versions(self.id, ids)
+        except StorageError:
+            return {}
+
+    async def _settle(self) -> None:
+        """Wait until every requested row is stored, so the tree in storage is complete.
+
+        Raises ``ConversationError`` when this session stores nothing, storage
+        failed, or it stays behind for ``SETTLE_WAIT`` seconds.
+        """
+        from ikigai.storage.writer import RowRef
+
+        writer = self._writer
+        if writer is None or self._db is None:
+            raise ConversationError(
+                "branches are kept in the database, and this session stores nothing"
+            )
+        if writer.state.failed:
+            raise ConversationError(
+                f"branches need the database, which failed: {self.storage_problem}"
+            )
+        await self._wait_ready()
+        try:
+            async with asyncio.timeout(SETTLE_WAIT):
+                await writer.drain()
+        except TimeoutError:
+            raise ConversationError(
+                f"not saved yet ({self.storage_problem or 'storage is slow'}); try again soon"
+            ) from None
+        leaf = self._leaf
+        if isinstance(leaf, RowRef):
+            if leaf.id is None:
+                raise ConversationError("the last message could not be stored")
+            self._leaf = leaf.id
+
+    async def _stored_message(self, message_id: int, kind: str) -> StoredMessage:
+        """Message ``message_id`` of this conversation, which must be of ``kind``."""
+        await self._settle()
+        db = self._require_db()
+        row = await db.get_message(message_id)
+        if row is None or row.conversation_id != self.id:
+            raise ConversationError(f"message {message_id} is not in this conversation")
+        if row.kind != kind:
+            wanted = "a prompt" if kind == "user" else "an answer"
+            raise ConversationError(f"message {message_id} is {row.kind}, not {wanted}")
+        return row
+
+    async def _move_to(self, leaf: int | None) -> list[StoredMessage]:
+        """Put the session at ``leaf`` (``None``: before the first message): the context
+        becomes the path's; returns the path."""
+        db = self._require_db()
+        rows = await db.path_messages(self._id_or_fail(), leaf) if leaf is not None else []
+        rebuilt = await asyncio.to_thread(rebuild, rows) if len(rows) > PAGE else rebuild(rows)
+        self._adopt(rebuilt)
+        self._leaf = leaf
+        return rows
+
+    def _id_or_fail(self) -> int:
+        conversation_id = self.id
+        if conversation_id is None:
+            raise ConversationError("this conversation has nothing stored yet")
+        return conversation_id
+
+    def _leaf_id(self) -> int | None:
+        leaf = self._leaf
+        return leaf if isinstance(leaf, int) or leaf is None else leaf.id
 
     async def ready(self) -> None:
         """Wait until the model context of an opened conversation is rebuilt."""
@@ -503,6 +808,8 @@ class Conversation:
             self._ready = None
 
     def _reset(self, conversation: RowRef | None) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()  # the context of a conversation no longer shown
         self._conversation = conversation
         self._context = []
         self._marks = {}
@@ -515,8 +822,9 @@ class Conversation:
 
     # -- export and closing -----------------------------------------------------------------------
 
-    async def export(self, fmt: str = "md") -> str:
-        """The stored conversation as Markdown (``md``) or JSON (``json``) text."""
+    async def export(self, fmt: str = "md", *, all_branches: bool = False) -> str:
+        """The stored conversation's current path (or every branch) as Markdown (``md``)
+        or JSON (``json``) text."""
         db = self._require_db()
         if self._writer is not None:
             with contextlib.suppress(TimeoutError):
@@ -524,7 +832,7 @@ class Conversation:
                     await self._writer.drain()
         if self.id is None:
             raise ConversationError("this conversation has nothing stored yet")
-        return await export_text(db, self.id, fmt)
+        return await export_text(db, self.id, fmt, all_branches=all_branches)
 
     async def close(self, grace: float | None = 10.0) -> bool:
         """Save what is pending (for at most ``grace`` seconds) and close the database.
@@ -532,6 +840,8 @@ class Conversation:
         Returns True when everything was stored (or nothing is stored by design).
         """
         saved = True
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
         await self._tools.close()
         if self._writer is not None:
             saved = await self._writer.close(grace)
@@ -542,6 +852,18 @@ class Conversation:
 
         await close_shared_client()
         return saved
+
+    async def saved(self, grace: float | None = SETTLE_WAIT) -> bool:
+        """Wait (at most ``grace`` seconds) until every row requested so far is stored;
+        False when something was not (or storage is behind)."""
+        if self._writer is None:
+            return True
+        try:
+            async with asyncio.timeout(grace):
+                await self._writer.drain()
+        except TimeoutError:
+            return False
+        return self._writer.pending == 0 and not self._writer.state.failed
 
     @property
     def unsaved(self) -> int:
@@ -588,14 +910,12 @@ class Conversation:
             return None
         if self._conversation is None:
             self._conversation = writer.conversation()
+        parent = self._leaf if parent is None else parent
         ref = writer.message(
-            self._conversation,
-            kind,
-            content,
-            data=data,
-            status=status,
-            parent=self._leaf if parent is None else parent,
+            self._conversation, kind, content, data=data, status=status, parent=parent
         )
+        if self._report_rows:
+            self._written.append((str(kind), ref, parent))
         if advance:
             self._leaf = ref
         return ref
@@ -607,8 +927,31 @@ class Conversation:
         if self._conversation is None:
             self._conversation = writer.conversation()
         ref = writer.stream(self._conversation, accumulator, parent=self._leaf)
+        if self._report_rows:
+            self._written.append(("assistant", ref, self._leaf))
         self._leaf = ref
         return ref
+
+    async def _reported(self) -> list[RunnerEvent]:
+        """``Stored`` events for the rows written since the last call, once they exist."""
+        from ikigai.storage.writer import RowRef
+
+        written, self._written = self._written, []
+        writer = self._writer
+        events: list[RunnerEvent] = []
+        for kind, ref, parent in written:
+            if writer is None or self._conversation is None:
+                break
+            # A storage problem ends the wait at once: ids are not worth holding the stream.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._prompt_wait):
+                    await writer.wait(ref, stop_on_problem=True)
+            conversation_id = self._conversation.id
+            if ref.id is None or conversation_id is None:
+                continue
+            parent_id = parent.id if isinstance(parent, RowRef) else parent
+            events.append(Stored(kind, ref.id, parent_id, conversation_id))
+        return events
 
     def _finish_stream(self, ref: RowRef | None) -> None:
         if ref is not None and self._writer is not None:
@@ -703,8 +1046,9 @@ class _Recording:
         self._conversation = conversation
         self._stream: RowRef | None = None
 
-    def response_started(self, accumulator: ResponseAccumulator) -> None:
+    def response_started(self, accumulator: ResponseAccumulator) -> RowRef | None:
         self._stream = self._conversation._write_stream(accumulator)
+        return self._stream
 
     def response_ended(self, accumulator: ResponseAccumulator) -> None:
         self._conversation._finish_stream(self._stream)
@@ -715,25 +1059,34 @@ class _Recording:
         if result.mcp_server is not None:
             data["mcp_server"] = result.mcp_server
             data["mcp_tool"] = result.mcp_tool
-        self._conversation._write_message("tool_result", result.output, data, parent=self._stream)
+        self._conversation._write_message("tool_result", result.output, data)
 
     def interrupted_before_answer(self) -> None:
         self._conversation._write_message("interrupted", "")
 
+    async def reported(self) -> list[RunnerEvent]:
+        if not self._conversation._report_rows:
+            return []
+        return await self._conversation._reported()
 
-async def export_text(db: Database, conversation_id: int, fmt: str) -> str:
-    """Stored conversation ``conversation_id`` as ``md`` or ``json`` text (ending in a newline).
+
+async def export_text(
+    db: Database, conversation_id: int, fmt: str, *, all_branches: bool = False
+) -> str:
+    """Stored conversation ``conversation_id`` as ``md`` or ``json`` text (ending in a
+    newline): its current path, or with ``all_branches`` the whole tree.
 
     Raises ``UnknownConversation`` for an id that does not exist.
     """
     from ikigai.storage.errors import NotFoundError
     from ikigai.storage.export import dumps
 
+    branches: Literal["all", "current"] = "all" if all_branches else "current"
     try:
         if fmt == "json":
-            text = dumps(await db.export_json(conversation_id))
+            text = dumps(await db.export_json(conversation_id, branches=branches))
         else:
-            text = await db.export_markdown(conversation_id)
+            text = await db.export_markdown(conversation_id, branches=branches)
     except NotFoundError as exc:
         raise UnknownConversation(str(exc)) from None
     return text if text.endswith("\n") else text + "\n"

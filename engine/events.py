@@ -69,7 +69,47 @@ class ToolResultEvent:
         }
 
 
-RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent
+@dataclass(frozen=True, slots=True)
+class Branched:
+    """The turn makes a new version of message ``replaces``: it answers after
+    ``parent_id`` instead (``None``: a new first message). Yielded first, so a
+    front end can take ``replaces`` and what follows it off the screen before
+    the new version arrives."""
+
+    replaces: int
+    parent_id: int | None
+    type: ClassVar[str] = "branched"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "branched", "replaces": self.replaces, "parent_id": self.parent_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A message of the turn is in the database: its id, its parent and its conversation.
+
+    Yielded only by a conversation that reports them (headless ``--output
+    jsonl``): right after the prompt is stored, after each response ends and
+    after each tool result. Another run can continue from ``id`` (``--from``).
+    """
+
+    kind: str
+    id: int
+    parent_id: int | None
+    conversation_id: int
+    type: ClassVar[str] = "stored"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "stored",
+            "kind": self.kind,
+            "id": self.id,
+            "parent_id": self.parent_id,
+            "conversation_id": self.conversation_id,
+        }
+
+
+RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent | Branched | Stored
 """Everything a turn yields."""
 
 

@@ -9,9 +9,14 @@ calls disabled, so the model answers with what it has.
 
 Recording goes through ``TurnRecording`` callbacks that must not block: the
 conversation hands them to the background storage writer, so the stream
-never waits on the disk. Cancelling the task that iterates the turn (or
-closing the iterator) ends it as ``interrupted``: the partial answer is kept
-in storage, not in the model's context.
+never waits on the disk. ``turn.rows`` holds what the recording returned for
+each stored piece (the prompt under 0, then each response), so a front end can
+tell which stored message a piece on screen is; a conversation that reports
+stored ids (headless JSONL) also yields ``Stored`` events, from ``reported``.
+
+Cancelling the task that iterates the turn (or closing the iterator) ends it
+as ``interrupted``: the partial answer is kept in storage, not in the model's
+context.
 """
 
 from __future__ import annotations
@@ -52,15 +57,22 @@ class ToolRunner(Protocol):
 
 
 class TurnRecording(Protocol):
-    """Where a turn's pieces are stored; every method returns at once (no disk waits)."""
+    """Where a turn's pieces are stored; every method but ``reported`` returns at once.
 
-    def response_started(self, accumulator: ResponseAccumulator) -> None: ...
+    ``response_started`` returns a handle of the response's stored row (or
+    ``None``); ``reported`` returns the events announcing rows stored since it
+    was last called, waiting for them only when the conversation reports them.
+    """
+
+    def response_started(self, accumulator: ResponseAccumulator) -> object | None: ...
 
     def response_ended(self, accumulator: ResponseAccumulator) -> None: ...
 
     def tool_result(self, result: ToolResultEvent) -> None: ...
 
     def interrupted_before_answer(self) -> None: ...
+
+    async def reported(self) -> list[RunnerEvent]: ...
 
 
 @dataclass(slots=True)
@@ -77,6 +89,10 @@ class TurnSetup:
     max_output_tokens: int | None = None
     max_turns: int = 50
     base_data: dict[str, object] = field(default_factory=dict)
+    prompt_row: object | None = None
+    """The stored prompt's handle (``None`` when the turn adds no prompt)."""
+    opening: tuple[RunnerEvent, ...] = ()
+    """Events yielded before anything else (a ``Branched`` for a new version)."""
 
 
 class Turn:
@@ -88,13 +104,20 @@ class Turn:
         setup: Callable[[Turn], Awaitable[TurnSetup]],
         *,
         on_end: Callable[[Turn], None] | None = None,
+        announce: bool = True,
     ) -> None:
+        """``announce``: yield ``UserPrompt`` (False for a new answer to a stored prompt)."""
         self.prompt = prompt
         self.response_number = 0
         """0 before the first response, then 1, 2, ... for each model response."""
         self.accumulator: ResponseAccumulator | None = None
         """The response streaming now (or the last one)."""
         self.outcome: TurnOutcome | None = None
+        self.rows: dict[int, object | None] = {}
+        """The stored row of the prompt (0) and of each response (1, 2, ...), as recorded."""
+        self.row: object | None = None
+        """The stored row of the piece being yielded now (``rows[response_number]``)."""
+        self._announce = announce
         self._setup = setup
         self._on_end = on_end
         self._task: asyncio.Task[object] | None = None
@@ -124,17 +147,25 @@ class Turn:
         accumulator: ResponseAccumulator | None = None
         try:
             setup = await self._setup(self)
-            yield UserPrompt(self.prompt)
+            self.row = self.rows[0] = setup.prompt_row
+            for opening in setup.opening:
+                yield opening
+            if self._announce:
+                yield UserPrompt(self.prompt)
             if setup.tools is not None:
                 await setup.tools.prepare()
             recording = setup.recording
+            for stored in await recording.reported():
+                yield stored
             while True:
                 responses += 1
                 self.response_number = responses
                 last = responses >= setup.max_turns
                 accumulator = ResponseAccumulator(setup.provider.id, setup.base_data)
                 self.accumulator = accumulator
-                recording.response_started(accumulator)
+                self.row = self.rows[responses] = recording.response_started(accumulator)
+                for stored in await recording.reported():
+                    yield stored
                 add = accumulator.add
                 async for event in setup.provider.stream(_request(setup, not last)):
                     add(event)
@@ -164,6 +195,8 @@ class Turn:
                 for result in results:
                     recording.tool_result(result)
                     yield result
+                for stored in await recording.reported():
+                    yield stored
                 setup.context.append(
                     Message(
                         role="tool",

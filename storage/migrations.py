@@ -8,9 +8,18 @@ because ``executescript`` would commit the surrounding transaction.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ikigai.storage.models import MESSAGE_KINDS, MESSAGE_STATUSES
+from ikigai.storage.relink import link_paths
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+MigrationStep = Callable[["aiosqlite.Connection"], Awaitable[None]]
+"""Python run after a migration's statements, in its transaction (for data SQL cannot move)."""
 
 APPLICATION_ID = 0x494B4947
 """Written to the SQLite header (``PRAGMA application_id``): 'IKIG'."""
@@ -21,11 +30,13 @@ TITLE_MAX_CHARS = 100
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One schema step: a version number, a stable name and its SQL statements."""
+    """One schema step: a version number, a stable name, its SQL statements and
+    optionally a Python ``step`` run after them in the same transaction."""
 
     version: int
     name: str
     statements: tuple[str, ...]
+    step: MigrationStep | None = None
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -144,7 +155,31 @@ _STREAM_OWNERS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FULL_TEXT, _STREAM_OWNERS)
+_MESSAGE_TREE = Migration(
+    4,
+    "message_tree",
+    (
+        # A conversation is a tree of messages (parent_id); the leaf is where the
+        # user is: the path from the root to it is what the model is sent.
+        "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER "
+        "REFERENCES messages(id) ON DELETE SET NULL",
+        "CREATE INDEX conversations_by_leaf ON conversations(leaf_id)",
+        # Roots (parent_id IS NULL) are the first versions of a conversation's first
+        # message: finding a root's siblings must not scan the conversation.
+        "CREATE INDEX messages_roots ON messages(conversation_id, id) WHERE parent_id IS NULL",
+        # Every new row but a tool call (an attachment of its answer) becomes the
+        # leaf, whoever writes it; switching branches sets the leaf explicitly.
+        """
+        CREATE TRIGGER messages_set_leaf AFTER INSERT ON messages
+        WHEN NEW.kind != 'tool_call' BEGIN
+            UPDATE conversations SET leaf_id = NEW.id WHERE id = NEW.conversation_id;
+        END
+        """,
+    ),
+    step=link_paths,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FULL_TEXT, _STREAM_OWNERS, _MESSAGE_TREE)
 """Every migration, in order; versions are 1, 2, 3, ..."""
 
 LATEST_VERSION = MIGRATIONS[-1].version

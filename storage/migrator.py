@@ -93,6 +93,8 @@ async def migrate(
                 await conn.execute(_CREATE_TABLE)
                 for statement in migration.statements:
                     await conn.execute(statement)
+                if migration.step is not None:
+                    await migration.step(conn)
                 await conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, utc_now()),

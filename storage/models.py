@@ -44,7 +44,8 @@ class ConversationSummary:
 
     ``title`` is the name given by a rename, otherwise the first line of the
     first user message (``None`` while there is none). ``model`` is the model of
-    the latest assistant message.
+    the latest assistant message. ``message_count`` counts every branch;
+    ``leaf_id`` is the last message of the branch the user is on.
     """
 
     id: int
@@ -54,6 +55,14 @@ class ConversationSummary:
     created_at: str
     updated_at: str
     data: dict[str, Any] = field(default_factory=dict)
+    leaf_id: int | None = None
+
+    @property
+    def forked_from(self) -> int | None:
+        """The conversation this one was forked from (``/fork``), if any."""
+        origin = self.data.get("forked_from")
+        source = origin.get("conversation_id") if isinstance(origin, dict) else None
+        return source if isinstance(source, int) and not isinstance(source, bool) else None
 
 
 @dataclass(frozen=True, slots=True)

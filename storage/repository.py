@@ -36,17 +36,21 @@ from ikigai.storage.models import (
 )
 from ikigai.storage.search import fts_query
 from ikigai.storage.timestamps import utc_now
+from ikigai.storage.tree import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from ikigai.storage.tree import TreeQueries, message_from_row
 
-_MESSAGE_COLUMNS = "id, conversation_id, parent_id, kind, content, data, status, created_at"
 _SUMMARY_SELECT = """
 SELECT c.id, c.title, c.created_at, c.updated_at, c.data,
     (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
     (SELECT json_extract(m.data, '$.model') FROM messages AS m
         WHERE m.conversation_id = c.id AND m.kind = 'assistant'
-        ORDER BY m.id DESC LIMIT 1)
+        ORDER BY m.id DESC LIMIT 1),
+    c.leaf_id
 FROM conversations AS c
 """
 SearchOrder = Literal["relevance", "newest"]
+Branches = Literal["current", "all"]
+"""What an export holds: the current path (root to leaf) or every branch."""
 _SEARCH_ORDER: dict[str, str] = {
     "relevance": "messages_fts.rank, messages_fts.rowid DESC",
     "newest": "messages_fts.rowid DESC",
@@ -60,7 +64,7 @@ WHERE id = ?
 """
 
 
-class Database:
+class Database(TreeQueries):
     """Async access to an ikigai SQLite database.
 
     Create it with ``await Database.open(path)`` and ``await db.close()`` at the
@@ -394,27 +398,33 @@ class Database:
             for row in rows
         ]
 
-    async def export_json(self, conversation_id: int) -> dict[str, Any]:
-        """The whole conversation as JSON-ready data (see ``storage.export``)."""
-        conversation, messages = await self._load_whole(conversation_id)
+    async def export_json(
+        self, conversation_id: int, *, branches: Branches = "all"
+    ) -> dict[str, Any]:
+        """The conversation as JSON-ready data: every branch, or the current path
+        (see ``storage.export``)."""
+        conversation, messages, leaf = await self._load_whole(conversation_id, branches)
         from ikigai.storage import export
 
-        return export.to_json(conversation, messages)
+        return export.to_json(conversation, messages, branches=branches, leaf_id=leaf)
 
-    async def export_markdown(self, conversation_id: int) -> str:
-        """The whole conversation as a Markdown document."""
-        conversation, messages = await self._load_whole(conversation_id)
+    async def export_markdown(self, conversation_id: int, *, branches: Branches = "all") -> str:
+        """The conversation as a Markdown document: every branch, or the current path."""
+        conversation, messages, leaf = await self._load_whole(conversation_id, branches)
         from ikigai.storage import export
 
-        return export.to_markdown(conversation, messages)
+        return export.to_markdown(conversation, messages, leaf_id=leaf)
 
     async def _load_whole(
-        self, conversation_id: int
-    ) -> tuple[ConversationSummary, list[StoredMessage]]:
+        self, conversation_id: int, branches: Branches
+    ) -> tuple[ConversationSummary, list[StoredMessage], int | None]:
         conversation = await self.get_conversation(conversation_id)
         if conversation is None:
             raise _missing_conversation(conversation_id)
-        return conversation, await self.all_messages(conversation_id)
+        leaf = await self.current_leaf(conversation_id)
+        if branches == "current":
+            return conversation, await self.path_messages(conversation_id, leaf), leaf
+        return conversation, await self.all_messages(conversation_id), leaf
 
 
 def _rowid(cursor: aiosqlite.Cursor) -> int:
@@ -452,17 +462,9 @@ def _summary(row: sqlite3.Row) -> ConversationSummary:
         data=decode(row[4]),
         message_count=int(row[5]),
         model=str(row[6]) if row[6] is not None else None,
+        leaf_id=int(row[7]) if row[7] is not None else None,
     )
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
-    return StoredMessage(
-        id=int(row[0]),
-        conversation_id=int(row[1]),
-        parent_id=int(row[2]) if row[2] is not None else None,
-        kind=cast(MessageKind, row[3]),
-        content=str(row[4]),
-        data=decode(row[5]),
-        status=cast(MessageStatus, row[6]),
-        created_at=str(row[7]),
-    )
+    return message_from_row(row)

@@ -266,6 +266,15 @@ class StorageWriter:
 
         self._enqueue(_Request(RowRef(), run, creates_row=False))
 
+    def set_leaf(self, conversation: Target, leaf: Target) -> None:
+        """Remember ``leaf`` as where the user is in ``conversation`` (a switch of branch),
+        in order with the other requests."""
+
+        async def run() -> None:
+            await self.db.set_leaf(_required(conversation), _required(leaf))
+
+        self._enqueue(_Request(RowRef(), run, creates_row=False))
+
     def stream(
         self, conversation: Target, source: SnapshotSource, *, parent: Target = None
     ) -> RowRef:

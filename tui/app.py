@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
+from ikigai.tui.branching import BranchActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from ikigai.providers.events import Error
 
 
-class IkigaiApp(ViewActions):
+class IkigaiApp(BranchActions, ViewActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -254,8 +255,6 @@ class IkigaiApp(ViewActions):
             error, keys=run.key_env_vars, base_url=run.options.base_url, provider=run.provider
         )
 
-    # -- sending -------------------------------------------------------------------------
-
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         text = message.text
         if not text.strip():
@@ -285,7 +284,8 @@ class IkigaiApp(ViewActions):
 
     async def _send(self, prompt: str, turn_id: int) -> TurnOutcome | None:
         await self.ready.wait()
-        return await self._run_turn(self.conversation.send(prompt), turn_id)
+        turn = await self.branches.turn_for(prompt)
+        return await self._run_turn(turn, turn_id) if turn is not None else None
 
     def start(self, turn: Turn) -> None:
         """Run an engine ``turn`` (``/retry``) in the turn worker."""
@@ -298,7 +298,7 @@ class IkigaiApp(ViewActions):
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
         async for event in turn:
-            publish(BusEvent(turn_id, turn.response_number, event))
+            publish(BusEvent(turn_id, turn.response_number, event, turn.row))
         return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
@@ -331,12 +331,12 @@ class IkigaiApp(ViewActions):
         else:
             self.spinner.stop("⏹ interrupted")
         self.update_status()
-
-    # -- actions ---------------------------------------------------------------------------
+        self.branches.turn_ended()
 
     def action_cancel(self) -> None:
         """Esc: cancel the running turn, keeping (and storing) the partial answer."""
         if not self.busy:
+            self.branches.cancel_edit()
             return
         assert self.turn_worker is not None
         self.turn_worker.cancel()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ikigai.engine.events import RunnerEvent
 
@@ -22,12 +23,14 @@ class BusEvent:
     """An event of turn ``turn_id`` (unique within the app session).
 
     ``response_number`` is 0 for the user prompt, then 1, 2, ... for each model
-    response of the turn.
+    response of the turn; ``row`` is the stored row of that prompt or response
+    (the engine's handle, whose ``id`` is set once it is written), if any.
     """
 
     turn_id: int
     response_number: int
     event: RunnerEvent
+    row: Any = None
 
     @property
     def type(self) -> str:

@@ -45,7 +45,7 @@ async def test_completion_of_commands_levels_profiles_and_marks() -> None:
     assert complete("/profile w", host)[0] == "/profile work "
     assert complete("/rewind b", host)[0] == "/rewind before-refactor "
     line, candidates = complete("/re", host)
-    assert line == "/re" and candidates == ["/retry", "/rewind"]
+    assert line == "/re" and candidates == ["/regen", "/retry", "/rewind"]
     assert complete("/model openai-chat/fake/h", host)[0] == "/model openai-chat/fake/high "
 
 

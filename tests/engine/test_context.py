@@ -1,4 +1,8 @@
-"""Rebuilding a stored conversation's model context, as a table of row sequences."""
+"""Rebuilding the model context from the rows of one path, as a table of row sequences.
+
+Which rows make the path (the tree, the current leaf) is storage's business:
+tests/storage/test_tree.py and tests/engine/test_branches.py.
+"""
 
 from __future__ import annotations
 
@@ -71,14 +75,6 @@ CASES = {
             row(8, "user", "c", parent=7),
         ],
         ["user:a", "assistant:x", "user:c"],
-    ),
-    "a regenerated answer replaces what followed its prompt": (
-        [
-            row(1, "user", "q"),
-            row(2, "assistant", "first", parent=1),
-            row(3, "assistant", "second", parent=1),
-        ],
-        ["user:q", "assistant:second"],
     ),
     "a tool call without a result gets an error result": (
         [

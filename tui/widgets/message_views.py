@@ -27,12 +27,15 @@ from ikigai.tui.widgets.safe_content import plain, styled
 
 if TYPE_CHECKING:
     from ikigai.providers.events import Error
+    from ikigai.tui.widgets.rows import RowHandle
 
 
 class UserMessage(Static):
     """The user's prompt, shown as typed."""
 
     DEFAULT_CLASSES = "message user"
+    row: RowHandle | None = None
+    """The stored prompt this shows (see ``tui.widgets.rows``)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(plain(text))
@@ -52,6 +55,8 @@ class AssistantMessage(Vertical):
     """
 
     DEFAULT_CLASSES = "message assistant"
+    row: RowHandle | None = None
+    """The stored answer this shows."""
 
     def __init__(self, markdown: str = "", *, finished: bool = False, status: str = "") -> None:
         super().__init__()
@@ -122,6 +127,8 @@ class ErrorBlock(Static):
     """A failed request: the category, the provider's message and what to do."""
 
     DEFAULT_CLASSES = "message error"
+    row: RowHandle | None = None
+    """The stored (failed) answer this shows."""
 
     def __init__(self, category: str, message: str, advice: str) -> None:
         super().__init__(
@@ -185,6 +192,8 @@ class ToolCallView(Vertical):
 
     DEFAULT_CLASSES = "message tool"
     PREVIEW_LINES = 6
+    row: RowHandle | None = None
+    """The stored answer that made this call."""
     can_focus = True
     BINDINGS: ClassVar[list[BindingType]] = [("enter", "toggle_output", "Expand")]
 

@@ -4,7 +4,11 @@ It follows the stream only while the user is at the bottom (Textual's
 anchor); once they scroll up it stays put and a "new content below" marker
 appears until they are back at the bottom. Scrolling to the top asks the app
 for earlier messages (``LoadEarlier``). Bus events of turns that are no longer
-current (cancelled or superseded) are ignored.
+current (cancelled or superseded) are ignored. Each piece of a turn carries
+the stored row of its prompt or response (``tui.widgets.rows``); messages can
+be selected and acted on from the keyboard (``tui.widgets.navigation``), and a
+``branched`` event takes the replaced message and what followed off the
+screen before its new version arrives.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
@@ -26,9 +29,10 @@ from ikigai.tui.widgets.message_views import (
     ToolCallView,
     UserMessage,
 )
+from ikigai.tui.widgets.navigation import MessageNavigation
 
 SCROLLBACK_EVENTS = frozenset(
-    {"user_prompt", "text_delta", "tool_run", "tool_result", "error", "done", "start"}
+    {"user_prompt", "text_delta", "tool_run", "tool_result", "error", "done", "start", "branched"}
 )
 
 
@@ -42,7 +46,7 @@ class NewContentMarker(Static):
         self.display = False
 
 
-class Scrollback(VerticalScroll):
+class Scrollback(MessageNavigation):
     """The conversation view. ``is_current(turn_id)`` decides which events to show;
     ``advise(error)`` turns a provider error into the block's "what to do" line."""
 
@@ -111,6 +115,7 @@ class Scrollback(VerticalScroll):
         """Remove every message (a new or another conversation)."""
         self._answers.clear()
         self._tools.clear()
+        self.selected = None
         for child in list(self.children):
             if child is not self.marker:
                 child.remove()
@@ -147,10 +152,12 @@ class Scrollback(VerticalScroll):
         kind = bus_event.type
         key = (bus_event.turn_id, bus_event.response_number)
         if kind == "text_delta":
-            self._answer(key).append(event.text)
+            self._answer(key, bus_event.row).append(event.text)
             self._after_growth()
         elif kind == "user_prompt":
-            self.add(UserMessage(event.text))
+            prompt = UserMessage(event.text)
+            prompt.row = bus_event.row
+            self.add(prompt)
             self.anchor()
         elif kind == "done":
             answer = self._answers.pop(key, None)
@@ -160,9 +167,12 @@ class Scrollback(VerticalScroll):
             answer = self._answers.pop(key, None)
             if answer is not None:
                 answer.finish("error")
-            self.add(ErrorBlock(event.category, event.message, self.advise(event)))
+            block = ErrorBlock(event.category, event.message, self.advise(event))
+            block.row = bus_event.row
+            self.add(block)
         elif kind == "tool_run":
             view = ToolCallView(event.id, event.name, event.arguments)
+            view.row = bus_event.row
             self._tools[event.id] = view
             self.add(view)
         elif kind == "tool_result":
@@ -170,14 +180,27 @@ class Scrollback(VerticalScroll):
             if called is not None:
                 called.set_result(event.ok, event.output)
                 self._after_growth()
+        elif kind == "branched":
+            self.cut_from(event.replaces)
 
-    def _answer(self, key: tuple[int, int]) -> AssistantMessage:
+    def _answer(self, key: tuple[int, int], row: Any = None) -> AssistantMessage:
         answer = self._answers.get(key)
         if answer is None:
             answer = AssistantMessage()
+            answer.row = row
             self._answers[key] = answer
             self.mount(answer, before=self.marker)
         return answer
+
+    def forget(self, removed: list[Widget]) -> None:
+        """Tool calls and answers taken off the screen (a new branch) stop waiting."""
+        gone = set(map(id, removed))
+        for call_id, view in list(self._tools.items()):
+            if id(view) in gone:
+                del self._tools[call_id]
+        for key, answer in list(self._answers.items()):
+            if id(answer) in gone:
+                del self._answers[key]
 
     def note(self, text: str, *, warning: bool = False) -> None:
         """Show a one-line notice."""
