@@ -9,9 +9,17 @@ right after its ``tool_result`` line), so a response still begins with
 ``start`` and ends with ``done`` or ``error``. Retry notices and warnings go
 to stderr in both modes, so stdout stays a clean answer or a clean event log.
 
+In text mode each tool call gets one line on stderr (``ikigai: tool file_read
+notes.txt: ok, 12 lines``, ``ikigai: tool bash ls: denied by policy (use
+--allow bash)``).
+
 Output is flushed once per batch of events rather than once per delta: a
 flush is scheduled with ``call_soon`` and runs when the stream next waits on
 the network, which keeps a terminal live without a syscall per token.
+
+A reader that goes away (``ikigai -p ... | head -2``) ends the output, not the
+run: nothing more is written, the answer still arrives and is stored, and the
+exit status is 141 (128 + SIGPIPE), as for other command-line tools.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from typing import TextIO
 
-from ikigai.engine.events import RunnerEvent, Stored, ToolRun, UserPrompt
+from ikigai.engine.events import RunnerEvent, Stored, ToolResultEvent, ToolRun, UserPrompt
 from ikigai.engine.textsafety import escape_json_controls, neutralize
 from ikigai.providers.events import Done, Error, Retry, Start, TextDelta
 
@@ -42,10 +51,21 @@ class HeadlessWriter:
         self._wrote_text = False
         self._held: list[Stored] = []
         """``stored`` lines waiting for their response's ``start`` (or its end)."""
+        self._calls: dict[str, str] = {}
+        self.closed = False
+        """The reader of stdout went away (a broken pipe): nothing more is written."""
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
-        if kind is UserPrompt or kind is ToolRun:
+        if kind is UserPrompt:
+            return
+        if kind is ToolRun:
+            assert isinstance(event, ToolRun)
+            self._calls[event.id] = event.arguments
+            return
+        if kind is ToolResultEvent and not self.jsonl:
+            assert isinstance(event, ToolResultEvent)
+            self._tool_line(event)
             return
         if kind is Retry:
             assert isinstance(event, Retry)
@@ -67,16 +87,41 @@ class HeadlessWriter:
             assert isinstance(event, TextDelta)
             text = neutralize(event.text) if self.sanitize else event.text
             if text:
-                self.stdout.write(text)
+                self._write(text)
                 self._ends_with_newline = text.endswith("\n")
                 self._wrote_text = True
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self.closed:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _write_line(self, event: RunnerEvent) -> None:
         line = json.dumps(event.to_dict(), ensure_ascii=False)
-        self.stdout.write(escape_json_controls(line) + "\n")
+        self._write(escape_json_controls(line) + "\n")
+
+    def _write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stdout.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """Stop writing to a closed pipe; point stdout at /dev/null so that the
+        interpreter's own flush at exit cannot fail either."""
+        self.closed = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stdout.fileno())
+            os.close(devnull)
+
+    def _tool_line(self, result: ToolResultEvent) -> None:
+        from ikigai.engine.tools.summary import call_summary, result_summary
+
+        call = call_summary(result.name, self._calls.pop(result.id, ""))
+        outcome = result_summary(result.name, result.ok, result.output, headless=True)
+        self.stderr.write(neutralize(f"ikigai: tool {call}: {outcome}") + "\n")
+        self.stderr.flush()
 
     def _write_held(self) -> None:
         held, self._held = self._held, []
@@ -85,8 +130,12 @@ class HeadlessWriter:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        with contextlib.suppress(BrokenPipeError):
+        if self.closed:
+            return
+        try:
             self.stdout.flush()
+        except BrokenPipeError:
+            self._reader_gone()
 
     def finish(self) -> None:
         """End the output cleanly: text that did not end a line gets a newline, ids of
@@ -94,7 +143,7 @@ class HeadlessWriter:
         if self._held:
             self._write_held()
         if not self.jsonl and self._wrote_text and not self._ends_with_newline:
-            self.stdout.write("\n")
+            self._write("\n")
         self._flush()
 
     def error(self, error: Error) -> None:

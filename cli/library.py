@@ -17,15 +17,29 @@ from typing import TYPE_CHECKING
 from ikigai.cli.exits import EXIT_OK, UsageError, fail
 
 if TYPE_CHECKING:
+    from ikigai.storage.models import SearchHit
     from ikigai.storage.repository import Database
 
     DatabaseAction = Callable[[Database, argparse.Namespace], Awaitable[int]]
 
 
+HISTORY_HELP = (
+    "List recent conversations (newest first), search every message (--search: one "
+    "line per conversation, its best match first), or list the messages of one "
+    "conversation (ID) with the message ids that -p --from takes."
+)
+EXPORT_HELP = (
+    "Write one conversation as a document: Markdown to read, or JSON with every "
+    "message and its metadata. The current branch, or every branch with --all-branches. "
+    "On a terminal, control characters are shown, not sent; a file or a pipe gets the "
+    "stored text unchanged."
+)
+
+
 def history_command(argv: list[str]) -> int:
     """``ikigai history [ID [--all-branches]] [--search TEXT] [--limit N]``: recent
     conversations, search hits, or the messages of conversation ID."""
-    parser = argparse.ArgumentParser(prog="ikigai history", description=history_command.__doc__)
+    parser = argparse.ArgumentParser(prog="ikigai history", description=HISTORY_HELP)
     parser.add_argument(
         "id", type=int, nargs="?", help="list this conversation's messages (current branch)"
     )
@@ -33,7 +47,7 @@ def history_command(argv: list[str]) -> int:
         "--all-branches", action="store_true", help="with ID: every branch, not only the current"
     )
     parser.add_argument("--search", help="full-text search through every message")
-    parser.add_argument("--limit", type=int, default=20, help="at most N rows (default 20)")
+    parser.add_argument("--limit", type=int, default=20, help="at most N lines (default 20)")
     parser.add_argument("--db", help="SQLite database file")
     parser.add_argument("--config", help="config file")
     args = parser.parse_args(argv)
@@ -51,9 +65,11 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
 
     out = sys.stdout
     if args.search:
-        for hit in await db.search(args.search, limit=args.limit):
-            title = hit.title or "(untitled)"
-            line = f"{hit.conversation_id}\t{title}\t{hit.snippet}\tmessage {hit.message_id}"
+        for conversation_id, hits in await _hits_by_conversation(db, args.search, args.limit):
+            best = hits[0]
+            title = best.title or "(untitled)"
+            more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
+            line = f"{conversation_id}\t{title}\t{best.snippet}\tmessage {best.message_id}{more}"
             out.write(neutralize(line) + "\n")
         return EXIT_OK
     for conversation in await db.list_conversations(limit=args.limit):
@@ -67,6 +83,23 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
         )
         out.write(neutralize(line) + "\n")
     return EXIT_OK
+
+
+async def _hits_by_conversation(
+    db: Database, text: str, limit: int
+) -> list[tuple[int, list[SearchHit]]]:
+    """Search hits grouped by conversation, best first, at most ``limit`` conversations.
+
+    Hits come ranked by relevance; a conversation appears once, where its best
+    hit ranks, with its other hits counted.
+    """
+    grouped: dict[int, list[SearchHit]] = {}
+    for hit in await db.search(text, limit=max(limit * 20, 200)):
+        if hit.conversation_id in grouped:
+            grouped[hit.conversation_id].append(hit)
+        elif len(grouped) < limit:
+            grouped[hit.conversation_id] = [hit]
+    return list(grouped.items())
 
 
 async def _print_messages(db: Database, args: argparse.Namespace) -> int:
@@ -96,9 +129,15 @@ async def _print_messages(db: Database, args: argparse.Namespace) -> int:
 def export_command(argv: list[str]) -> int:
     """``ikigai export ID [--format md|json] [--all-branches] [-o FILE]``: one conversation
     as a document (its current branch, or every branch)."""
-    parser = argparse.ArgumentParser(prog="ikigai export", description=export_command.__doc__)
+    parser = argparse.ArgumentParser(prog="ikigai export", description=EXPORT_HELP)
     parser.add_argument("id", type=int, help="conversation id (see 'ikigai history')")
-    parser.add_argument("--format", choices=("md", "json"), default="md")
+    parser.add_argument(
+        "--format",
+        choices=("md", "json"),
+        default="md",
+        help="md: a readable Markdown document (default); json: every message with its "
+        "metadata, for scripts and backups",
+    )
     parser.add_argument(
         "--all-branches",
         action="store_true",

@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--thinking", choices=THINKING_CHOICES, help="thinking level")
     parser.add_argument("--base-url", help="override the provider's base URL for this run")
     parser.add_argument(
+        "--no-key",
+        action="store_true",
+        help="the provider needs no API key (a local server: Ollama, llama.cpp, vLLM)",
+    )
+    parser.add_argument(
+        "--system", metavar="TEXT", help="the system prompt for this run (replaces the profile's)"
+    )
+    parser.add_argument(
         "--output", choices=("text", "jsonl"), default="text", help="headless output format"
     )
     parser.add_argument(

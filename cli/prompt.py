@@ -23,6 +23,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ikigai.cli.exits import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILURE,
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
@@ -83,6 +84,8 @@ def run_headless_command(args: argparse.Namespace) -> int:
             thinking=args.thinking,
             base_url=args.base_url,
             max_turns=args.max_turns,
+            system_prompt=args.system,
+            no_key=args.no_key,
         )
     except ConfigError as exc:
         return fail(str(exc))
@@ -186,6 +189,7 @@ async def _headless(
             prompt_must_be_stored=True,
             prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
+            no_key=args.no_key,
             strict=True,
             report_rows=args.output == "jsonl",
         )
@@ -205,6 +209,8 @@ async def _headless(
         problem = conversation.storage_problem or "storage failed"
         writer.error_line(f"error: the conversation was not stored completely: {problem}")
         return status if status != EXIT_OK else EXIT_USAGE
+    if status == EXIT_OK and writer.closed:
+        return EXIT_BROKEN_PIPE
     return status
 
 

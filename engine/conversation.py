@@ -147,6 +147,7 @@ class Conversation:
         prompt_must_be_stored: bool = False,
         prompt_wait: float | None = 0.5,
         base_url: str | None = None,
+        no_key: bool = False,
         strict: bool = False,
         report_rows: bool = False,
     ) -> None:
@@ -157,6 +158,8 @@ class Conversation:
         self.settings = settings
         self._run = run
         self._base_url = base_url
+        self._no_key = no_key
+        self._flag_provider = run.provider
         self._notify = on_notice or (lambda notice: None)
         self._prompt_must_be_stored = prompt_must_be_stored
         self._prompt_wait = prompt_wait
@@ -478,8 +481,12 @@ class Conversation:
         model: str | None = None,
         thinking: ThinkingLevel | None = None,
     ) -> RunConfig:
-        """A run configuration for a switch (raises ``ConfigError``). The ``--base-url``
-        flag keeps applying only while the provider stays the one it was given for."""
+        """A run configuration for a switch (raises ``ConfigError``).
+
+        The ``--base-url`` and ``--no-key`` flags apply whenever the provider is
+        the one they were given for. A switch of model or thinking level keeps
+        the system prompt in force; a switch of profile takes the profile's.
+        """
         candidate = resolve_run(
             self.settings,
             profile=profile or self._run.profile,
@@ -488,16 +495,19 @@ class Conversation:
             max_turns=self._run.max_turns,
             require_key=False,
         )
-        if self._base_url and candidate.provider == self._run.provider:
+        if candidate.provider == self._flag_provider and (self._base_url or self._no_key):
             candidate = resolve_run(
                 self.settings,
                 profile=profile or self._run.profile,
                 model=model,
                 thinking=thinking,
                 base_url=self._base_url,
+                no_key=self._no_key,
                 max_turns=self._run.max_turns,
                 require_key=False,
             )
+        if profile is None:
+            candidate = replace(candidate, system_prompt=self._run.system_prompt)
         return candidate
 
     async def switch(

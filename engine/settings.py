@@ -321,10 +321,15 @@ def resolve_run(
     thinking: ThinkingLevel | None = None,
     base_url: str | None = None,
     max_turns: int | None = None,
+    system_prompt: str | None = None,
+    no_key: bool = False,
     env: Mapping[str, str] | None = None,
     require_key: bool = True,
 ) -> RunConfig:
     """Apply the profile and CLI flags; read the API key from the environment by name.
+
+    ``system_prompt`` replaces the profile's; ``no_key`` says the provider needs no
+    key (a local server), as ``api_key_env = ""`` does in the config.
 
     Raises ``ConfigError`` for an unknown profile or provider, a base URL that
     is not http(s) and, when ``require_key`` is true, a missing key (naming the
@@ -348,7 +353,7 @@ def resolve_run(
     url = base_url or provider_settings.base_url or info.default_base_url
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"invalid base URL '{url}': it must start with http:// or https://")
-    key_vars = _key_env_vars(provider_settings, info.key_env_vars)
+    key_vars = () if no_key else _key_env_vars(provider_settings, info.key_env_vars)
     key_var = next((var for var in key_vars if environment.get(var)), None)
     key = environment[key_var] if key_var is not None else None
     if require_key and key_vars and not key:
@@ -372,7 +377,7 @@ def resolve_run(
         provider=provider_id,
         model=model_name,
         thinking=thinking or chosen.thinking,
-        system_prompt=chosen.system_prompt,
+        system_prompt=system_prompt if system_prompt is not None else chosen.system_prompt,
         max_output_tokens=chosen.max_output_tokens,
         options=options,
         key_env_vars=key_vars,

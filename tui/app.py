@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.engine.turns import Turn, TurnOutcome
     from ikigai.providers.events import Error
+    from ikigai.tui.launch import Launch
 
 
 class IkigaiApp(BranchActions, ViewActions):
@@ -64,9 +65,7 @@ class IkigaiApp(BranchActions, ViewActions):
         settings: Settings,
         run: RunConfig,
         *,
-        db_flag: str | None = None,
-        base_url: str | None = None,
-        resume: int | str | None = None,
+        launch: Launch | None = None,
         problems: list[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         animate: bool = True,
@@ -75,9 +74,7 @@ class IkigaiApp(BranchActions, ViewActions):
         super().__init__()
         self.settings = settings
         self.initial_run = run
-        self.db_flag = db_flag
-        self.base_url = base_url
-        self.resume = resume
+        self.launch = launch or Launch()
         self.problems = list(problems or [])
         self.clock = clock
         self.animations = animate
