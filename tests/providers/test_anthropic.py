@@ -553,6 +553,15 @@ def without(body: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in keys}
 
 
+def as_ikigai_sends(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded Haiku 4.5 request as ikigai sends it: without the API-default
+    temperature 1.0 the recording's client sent, and with fine-grained input
+    streaming asked for on each tool (Haiku 4.5 has it)."""
+    expected = without(recorded, "temperature")
+    expected["tools"] = [{**tool, "eager_input_streaming": True} for tool in expected["tools"]]
+    return expected
+
+
 def test_url_and_headers() -> None:
     p = provider("https://example.test/")
     request = Request(model="claude-haiku-4-5", messages=[Message.user("hi")])
@@ -597,8 +606,7 @@ def test_first_request_of_05a_matches_the_recording() -> None:
         thinking="min",
         max_output_tokens=64000,
     )
-    # The recording's client also sent temperature 1.0, which is the API default.
-    assert provider().body(request) == without(recorded, "temperature")
+    assert provider().body(request) == as_ikigai_sends(recorded)
 
 
 def test_adaptive_request_of_07_matches_the_recording_plus_display_and_effort() -> None:
@@ -712,14 +720,30 @@ def test_model_table_longest_prefix() -> None:
 
 def test_tools_serialization() -> None:
     schema = {"type": "object", "properties": {"path": {"type": "string"}}}
-    body = provider().body(
-        Request(
-            model="claude-sonnet-4-5",
-            messages=[Message.user("x")],
-            tools=[ToolSpec("read", "Read a file", schema)],
-        )
-    )
-    assert body["tools"] == [{"name": "read", "description": "Read a file", "input_schema": schema}]
+
+    def tools_for(model: str) -> Any:
+        return provider().body(
+            Request(
+                model=model,
+                messages=[Message.user("x")],
+                tools=[ToolSpec("read", "Read a file", schema)],
+            )
+        )["tools"]
+
+    # Claude Sonnet 4 has no fine-grained tool streaming: the plain definition.
+    assert tools_for("claude-sonnet-4-20250514") == [
+        {"name": "read", "description": "Read a file", "input_schema": schema}
+    ]
+    # Sonnet 4.5 and later stream tool input unbuffered when each tool asks for it.
+    for model in ("claude-sonnet-4-5", "claude-opus-4-7", "claude-sonnet-5"):
+        assert tools_for(model) == [
+            {
+                "name": "read",
+                "description": "Read a file",
+                "input_schema": schema,
+                "eager_input_streaming": True,
+            }
+        ]
 
 
 def message_from_events(events: list[Any]) -> Message:
@@ -756,7 +780,7 @@ def test_round_trip_05a_to_05b_messages_match_the_recording() -> None:
     )
     body = provider().body(request)
     assert body["messages"] == recorded["messages"]
-    assert body == without(recorded, "temperature")
+    assert body == as_ikigai_sends(recorded)
 
 
 def test_round_trip_through_json_storage_still_matches() -> None:
@@ -977,7 +1001,18 @@ async def test_two_turn_tool_conversation(fake_server: Any) -> None:
         },
     ]
     assert sent["tools"] == [
-        {"name": "read_file", "description": "Read a file", "input_schema": read_tool.parameters}
+        {
+            "name": "read_file",
+            "description": "Read a file",
+            "input_schema": read_tool.parameters,
+            "eager_input_streaming": True,
+        }
+    ]
+    # A budget model of the Claude 4 family thinking with tools: the
+    # interleaved-thinking beta, on both requests of the turn.
+    assert [r.headers.get("anthropic-beta") for r in fake_server.requests] == [
+        "interleaved-thinking-2025-05-14",
+        "interleaved-thinking-2025-05-14",
     ]
 
 
