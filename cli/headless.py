@@ -2,8 +2,9 @@
 
 ``--output text`` writes the answer text as it arrives (thinking is not
 printed); ``--output jsonl`` writes every event as one JSON object per line
-with the contract's field names. Retry notices and warnings go to stderr in
-both modes, so stdout stays a clean answer or a clean event log.
+with the contract's field names. Retry notices, fallbacks to another model,
+turn notes and warnings go to stderr in both modes, so stdout stays a clean
+answer or a clean event log.
 
 Output is flushed once per batch of events rather than once per delta: a
 flush is scheduled with ``call_soon`` and runs when the stream next waits on
@@ -18,9 +19,9 @@ import json
 import sys
 from typing import TextIO
 
-from ikigai.engine.events import RunnerEvent, ToolRun, UserPrompt
+from ikigai.engine.events import Fallback, RunnerEvent, ToolRun, TurnNote, UserPrompt
 from ikigai.engine.textsafety import escape_json_controls, neutralize
-from ikigai.providers.events import Error, Retry, TextDelta
+from ikigai.providers.events import Done, Error, Retry, TextDelta
 
 __all__ = ["HeadlessWriter", "neutralize", "stdout_is_terminal"]
 
@@ -36,6 +37,7 @@ class HeadlessWriter:
         self._flush_scheduled = False
         self._ends_with_newline = True
         self._wrote_text = False
+        self._fallbacks: list[Fallback] = []
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
@@ -46,6 +48,17 @@ class HeadlessWriter:
             self.stderr.write(neutralize(f"ikigai: {event.describe()} ({event.message})") + "\n")
             self.stderr.flush()
             return
+        if kind is Fallback:
+            assert isinstance(event, Fallback)
+            self._fallbacks.append(event)
+            self.error_line(event.describe())
+            return
+        if kind is TurnNote:
+            assert isinstance(event, TurnNote)
+            self.error_line(f"note: {event.text}")
+            return
+        if kind is Done:
+            self._fallbacks.clear()  # a model answered: earlier skips are not this failure's
         if self.jsonl:
             line = json.dumps(event.to_dict(), ensure_ascii=False)
             self.stdout.write(escape_json_controls(line) + "\n")
@@ -81,6 +94,10 @@ class HeadlessWriter:
             retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
         line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
         self.stderr.write(neutralize(line) + "\n")
+        if self._fallbacks:
+            tried = [f"{f.failed} ({f.category})" for f in self._fallbacks]
+            tried.append(f"{self._fallbacks[-1].next} ({error.category})")
+            self.stderr.write(neutralize(f"ikigai: every model failed: {', '.join(tried)}") + "\n")
         self.stderr.flush()
 
     def error_line(self, text: str) -> None:

@@ -329,7 +329,8 @@ def serialize_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
     The API wants user and assistant turns to alternate and all results of one
     tool-using turn in one user message, tool_result blocks first; so
-    consecutive messages of the same native role are merged.
+    consecutive messages of the same native role are merged (a paused answer
+    and its continuation become one assistant turn, as the API built them).
     """
     out: list[dict[str, Any]] = []
     for message in messages:
@@ -345,7 +346,23 @@ def serialize_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 out[-1]["content"] = merged
             else:
                 out.append({"role": role, "content": blocks})
+    if out and out[-1]["role"] == "assistant":
+        _trim_final_text(out[-1])
+        if not out[-1]["content"]:
+            out.pop()
     return out
+
+
+def _trim_final_text(turn: dict[str, Any]) -> None:
+    """A conversation ending in an assistant turn (a paused answer sent back to
+    continue) must not end in whitespace: the API refuses that."""
+    content = turn["content"]
+    if content and content[-1].get("type") == "text":
+        text = str(content[-1].get("text") or "").rstrip()
+        if text:
+            content[-1] = {**content[-1], "text": text}
+        else:
+            turn["content"] = content[:-1]
 
 
 def _native(message: Message) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -28,7 +28,17 @@ from ikigai.tui.widgets.message_views import (
 )
 
 SCROLLBACK_EVENTS = frozenset(
-    {"user_prompt", "text_delta", "tool_run", "tool_result", "error", "done", "start"}
+    {
+        "user_prompt",
+        "text_delta",
+        "tool_run",
+        "tool_result",
+        "error",
+        "done",
+        "start",
+        "turn_note",
+        "fallback",
+    }
 )
 
 
@@ -154,8 +164,17 @@ class Scrollback(VerticalScroll):
             self.anchor()
         elif kind == "done":
             answer = self._answers.pop(key, None)
-            if answer is not None:
+            if event.server_tools:
+                self.note("⚙ " + " · ".join(event.server_tools))
+            if answer is not None and event.paused:
+                # The model goes on in the next response: one answer on screen.
+                self._answers[(key[0], key[1] + 1)] = answer
+            elif answer is not None:
                 answer.finish("complete")
+        elif kind == "turn_note":
+            self.note(event.text, warning=event.level == "warning")
+        elif kind == "fallback":
+            self.note(f"↪ {event.describe()}", warning=True)
         elif kind == "error":
             answer = self._answers.pop(key, None)
             if answer is not None:
