@@ -89,7 +89,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("claude-mythos-5", "adaptive", 128_000, sampling=False, features=_EAGER),
     ModelSpec("claude-opus-5", "adaptive", 128_000, sampling=False, features=_EAGER),
     ModelSpec("claude-sonnet-5", "adaptive", 64_000, sampling=False, features=_EAGER),
-    ModelSpec("claude-haiku-5", "adaptive", 64_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-haiku-5", "adaptive", 64_000, sampling=False, features=_EAGER, listed=False),
     ModelSpec("claude-opus-4-8", "adaptive", 128_000, sampling=False, features=_EAGER),
     ModelSpec("claude-opus-4-7", "adaptive", 128_000, sampling=False, features=_EAGER),
     # Adaptive preferred (budget deprecated), sampling accepted.
