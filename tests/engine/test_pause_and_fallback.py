@@ -119,6 +119,7 @@ async def test_paused_answer_continues_into_one_answer(
     assert [row.data.get("finish_reason") for row in rows] == ["unknown", "stop"]
     assert "continues" not in rows[0].data and rows[1].data["continues"] == "pause_turn"
     assert rows[0].data["provider_data"]["stop_reason"] == "pause_turn"
+    assert rows[0].data["stop_detail"] == "paused" and "stop_detail" not in rows[1].data
 
 
 @pytest.mark.usefixtures("keys")
