@@ -6,8 +6,9 @@ with the contract's field names, plus a ``stored`` line with the id of each
 stored message (the prompt and each answer right after that response's
 ``start``, or just before its ``error`` when it never started; a tool result
 right after its ``tool_result`` line), so a response still begins with
-``start`` and ends with ``done`` or ``error``. Retry notices and warnings go
-to stderr in both modes, so stdout stays a clean answer or a clean event log.
+``start`` and ends with ``done`` or ``error``. Retry notices, fallbacks to
+another model, turn notes and warnings go to stderr in both modes, so stdout
+stays a clean answer or a clean event log.
 
 In text mode each tool call gets one line on stderr (``ikigai: tool file_read
 notes.txt: ok, 12 lines``, ``ikigai: tool bash ls: denied by policy (use
@@ -31,7 +32,15 @@ import os
 import sys
 from typing import TextIO
 
-from ikigai.engine.events import RunnerEvent, Stored, ToolResultEvent, ToolRun, UserPrompt
+from ikigai.engine.events import (
+    Fallback,
+    RunnerEvent,
+    Stored,
+    ToolResultEvent,
+    ToolRun,
+    TurnNote,
+    UserPrompt,
+)
 from ikigai.engine.textsafety import escape_json_controls, neutralize
 from ikigai.providers.events import Done, Error, Retry, Start, TextDelta
 
@@ -54,6 +63,7 @@ class HeadlessWriter:
         self._calls: dict[str, str] = {}
         self.closed = False
         """The reader of stdout went away (a broken pipe): nothing more is written."""
+        self._fallbacks: list[Fallback] = []
 
     def __call__(self, response_number: int, event: RunnerEvent) -> None:
         kind = type(event)
@@ -72,6 +82,17 @@ class HeadlessWriter:
             self.stderr.write(neutralize(f"ikigai: {event.describe()} ({event.message})") + "\n")
             self.stderr.flush()
             return
+        if kind is Fallback:
+            assert isinstance(event, Fallback)
+            self._fallbacks.append(event)
+            self.error_line(event.describe())
+            return
+        if kind is TurnNote:
+            assert isinstance(event, TurnNote)
+            self.error_line(f"note: {event.text}")
+            return
+        if kind is Done:
+            self._fallbacks.clear()  # a model answered: earlier skips are not this failure's
         if self.jsonl:
             if kind is Stored:
                 assert isinstance(event, Stored)
@@ -156,6 +177,10 @@ class HeadlessWriter:
             retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
         line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
         self.stderr.write(neutralize(line) + "\n")
+        if self._fallbacks:
+            tried = [f"{f.failed} ({f.category})" for f in self._fallbacks]
+            tried.append(f"{self._fallbacks[-1].next} ({error.category})")
+            self.stderr.write(neutralize(f"ikigai: every model failed: {', '.join(tried)}") + "\n")
         self.stderr.flush()
 
     def error_line(self, text: str) -> None:

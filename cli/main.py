@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal client for large language models. "
         "Without -p it opens the full-screen app.",
         epilog="Subcommands: 'ikigai history [ID [--all-branches]] [--search TEXT] [--limit N]', "
-        "'ikigai export ID [--format md|json] [--all-branches] [-o FILE]'.",
+        "'ikigai export ID [--format md|json] [--all-branches] [-o FILE]', "
+        "'ikigai models [PROVIDER] [--base-url URL] [--output text|json]'.",
     )
     parser.add_argument("-p", "--prompt", help="run headless: answer PROMPT and exit")
     parser.add_argument("--profile", help="profile from the config file")
@@ -95,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ikigai.cli.library import export_command
 
         return export_command(args_list[1:])
+    if args_list[:1] == ["models"]:
+        from ikigai.cli.models import models_command
+
+        return models_command(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:

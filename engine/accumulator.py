@@ -249,6 +249,8 @@ class ResponseAccumulator:
             data["finish_reason"] = self.done.finish_reason
             data.update(self.done.usage.to_dict())
             data["provider_data"] = self.done.provider_data
+            if self.done.detail is not None:
+                data["stop_detail"] = self.done.detail  # paused, context_window, refusal
         if self.error is not None:
             data.update(
                 error_category=self.error.category,

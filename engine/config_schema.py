@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ikigai.engine.mcp.names import MAX_SERVER_NAME_LENGTH, valid_server_name
 from ikigai.engine.settings import DEFAULT_MCP_TIMEOUT, ConfigError
-from ikigai.providers.registry import PROVIDERS
+from ikigai.providers.registry import PROVIDERS, UnknownProviderError, split_model
 from ikigai.providers.request import ThinkingLevel
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
 
@@ -43,6 +43,10 @@ class ProfileSettings(BaseModel):
     thinking: ThinkingLevel | None = None
     system_prompt: str | None = None
     max_output_tokens: int | None = Field(default=None, gt=0)
+    fallback: list[str] = Field(default_factory=list)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=1)
 
 
 class ProviderSettings(BaseModel):
@@ -243,3 +247,13 @@ def _check_semantics(settings: Settings, path: Path) -> None:
                 "a server name uses letters, digits, '-' and single '_' between them "
                 f"(at most {MAX_SERVER_NAME_LENGTH} characters)"
             )
+    for profile, chosen in settings.profiles.items():
+        for entry in chosen.fallback:
+            try:
+                split_model(entry)
+            except UnknownProviderError as exc:
+                loc = ["profiles", profile, "fallback"]
+                raise ConfigError(
+                    f"config error in {_where(loc, path)}: profiles.{profile}.fallback: "
+                    f"{entry!r}: {exc}"
+                ) from None

@@ -55,10 +55,11 @@ from ikigai.providers.request import Message, ThinkingLevel
 
 if TYPE_CHECKING:
     from ikigai.engine.accumulator import ResponseAccumulator
+    from ikigai.engine.fallback import Candidate
     from ikigai.engine.mcp.manager import McpManager, ServerStatus
     from ikigai.engine.toolloop import Approver, ToolLoop
     from ikigai.engine.tools.base import ToolContext
-    from ikigai.providers.base import HttpProvider
+    from ikigai.providers.base import HttpProvider, Provider
     from ikigai.storage.errors import StorageError
     from ikigai.storage.models import StoredMessage
     from ikigai.storage.repository import Database
@@ -169,6 +170,7 @@ class Conversation:
         self._tools = self._tool_loop(tools or ToolAccess(), strict=strict)
         self._provider: HttpProvider | None = None
         self._provider_key: tuple[str, str, str | None] | None = None
+        self._fallback_providers: dict[tuple[str, str, str | None], Provider] = {}
         self._turn: Turn | None = None
         self._conversation: RowRef | None = None
         self._context: list[Message] = []
@@ -401,7 +403,16 @@ class Conversation:
             },
             prompt_row=prompt_row,
             opening=opening,
+            fallbacks=self._fallback_candidates(),
+            temperature=run.temperature,
+            top_p=run.top_p,
+            top_k=run.top_k,
         )
+
+    def _fallback_candidates(self) -> list[Candidate]:
+        from ikigai.engine.fallback import candidates
+
+        return candidates(self._run.fallbacks, self._fallback_providers)
 
     def _turn_ended(self, turn: Turn) -> None:
         if self._turn is turn:

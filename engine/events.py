@@ -109,12 +109,62 @@ class Stored:
         }
 
 
-RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent | Branched | Stored
-"""Everything a turn yields."""
-
-
 NoticeLevel = Literal["info", "warning"]
 NoticeSource = Literal["storage", "mcp"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnNote:
+    """Something the user should know about this turn that no stream event says.
+
+    A paused answer that kept pausing, a refusal's explanation, an answer that
+    stopped at the context window. Front ends show it beside the answer (the
+    headless run on stderr); it is not one of the contract's stream events.
+    """
+
+    text: str
+    level: NoticeLevel = "info"
+    type: ClassVar[str] = "turn_note"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "turn_note", "text": self.text, "level": self.level}
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A model failed before answering and the next one of the profile's list is tried.
+
+    ``failed`` and ``next`` are ``provider/model``; ``category`` and ``message``
+    are the failure's (after the failed model's own retries).
+    """
+
+    failed: str
+    next: str
+    category: str
+    message: str
+    http_status: int | None = None
+    type: ClassVar[str] = "fallback"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "fallback",
+            "failed": self.failed,
+            "next": self.next,
+            "category": self.category,
+            "message": self.message,
+            "http_status": self.http_status,
+        }
+
+    def describe(self) -> str:
+        """One line for people: ``a/x failed (server, HTTP 529: ...): trying b/y``."""
+        status = f", HTTP {self.http_status}" if self.http_status else ""
+        return f"{self.failed} failed ({self.category}{status}: {self.message}); trying {self.next}"
+
+
+RunnerEvent = (
+    ProviderEvent | UserPrompt | ToolRun | ToolResultEvent | Branched | Stored | TurnNote | Fallback
+)
+"""Everything a turn yields."""
 
 
 @dataclass(frozen=True, slots=True)

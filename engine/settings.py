@@ -48,12 +48,21 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ProfileSettings:
-    """A named set of choices: model, thinking level, system prompt, output bound."""
+    """A named set of choices: model, thinking level, system prompt, output bound.
+
+    ``fallback`` lists ``provider/model`` entries tried in order when the
+    model fails before answering (overloaded, rate-limited, timed out);
+    ``temperature`` / ``top_p`` / ``top_k`` are sent only to models that take them.
+    """
 
     model: str | None = None
     thinking: ThinkingLevel | None = None
     system_prompt: str | None = None
     max_output_tokens: int | None = None
+    fallback: tuple[str, ...] = ()
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> ProfileSettings:
@@ -62,6 +71,10 @@ class ProfileSettings:
             thinking=data.get("thinking"),
             system_prompt=data.get("system_prompt"),
             max_output_tokens=data.get("max_output_tokens"),
+            fallback=tuple(data.get("fallback") or ()),
+            temperature=data.get("temperature"),
+            top_p=data.get("top_p"),
+            top_k=data.get("top_k"),
         )
 
 
@@ -267,6 +280,26 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class FallbackTarget:
+    """A model to try when the ones before it failed: where it is and its key."""
+
+    provider: str
+    model: str
+    options: ProviderOptions
+    key_env_vars: tuple[str, ...]
+
+    @property
+    def model_spec(self) -> str:
+        """``provider/model``."""
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def missing_key(self) -> bool:
+        """Whether the provider needs a key and none is set."""
+        return bool(self.key_env_vars) and not self.options.api_key
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """What one conversation runs with, resolved from settings, profile and flags."""
 
@@ -281,6 +314,11 @@ class RunConfig:
     max_turns: int
     key_env_var: str | None = None
     """The variable the key was read from (``None`` when no key is set)."""
+    fallbacks: tuple[FallbackTarget, ...] = ()
+    """The profile's ``fallback`` models, in order (``--base-url`` never applies to them)."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
 
     @property
     def model_spec(self) -> str:
@@ -299,6 +337,14 @@ class RunConfig:
         from ikigai.providers.headers import check_header_values
 
         return check_header_values(self.options, self.key_env_var)
+
+    def fallback_warnings(self) -> list[str]:
+        """One line per fallback model that cannot be used for want of a key."""
+        return [
+            f"fallback {target.model_spec} is skipped: set {' or '.join(target.key_env_vars)}"
+            for target in self.fallbacks
+            if target.missing_key
+        ]
 
     def missing_key_message(self) -> str | None:
         """What to tell the user when no API key is configured, or ``None``."""
@@ -346,32 +392,18 @@ def resolve_run(
     chosen = settings.profiles[name]
     try:
         provider_id, model_name = split_model(model or chosen.model or DEFAULT_MODEL)
-        info = provider_info(provider_id)
     except UnknownProviderError as exc:
         raise ConfigError(str(exc)) from None
-    provider_settings = settings.provider(provider_id)
-    url = base_url or provider_settings.base_url or info.default_base_url
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"invalid base URL '{url}': it must start with http:// or https://")
-    key_vars = () if no_key else _key_env_vars(provider_settings, info.key_env_vars)
-    key_var = next((var for var in key_vars if environment.get(var)), None)
-    key = environment[key_var] if key_var is not None else None
-    if require_key and key_vars and not key:
+    options, key_vars, key_var = provider_options(
+        settings, provider_id, base_url=base_url, no_key=no_key, env=environment
+    )
+    if require_key and key_vars and not options.api_key:
         hint = " or ".join(key_vars)
         raise ConfigError(
             f"no API key for provider '{provider_id}': set {hint} "
             f"(or [providers.{provider_id}] api_key_env in the config)"
         )
-    options = ProviderOptions(
-        base_url=url,
-        api_key=key,
-        headers=dict(provider_settings.headers),
-        read_timeout=provider_settings.timeout,
-        connect_timeout=provider_settings.connect_timeout,
-        max_retries=provider_settings.max_retries,
-        stall_retries=provider_settings.stall_retries,
-        max_event_bytes=provider_settings.max_event_bytes,
-    )
+    fallbacks = _fallbacks(settings, name, chosen, environment, require_key=require_key)
     run = RunConfig(
         profile=name,
         provider=provider_id,
@@ -383,12 +415,83 @@ def resolve_run(
         key_env_vars=key_vars,
         max_turns=max_turns or settings.max_turns,
         key_env_var=key_var,
+        fallbacks=fallbacks,
+        temperature=chosen.temperature,
+        top_p=chosen.top_p,
+        top_k=chosen.top_k,
     )
     if require_key:
         problems = run.sending_problems()
         if problems:
             raise ConfigError(problems[0])
     return run
+
+
+def provider_options(
+    settings: Settings,
+    provider_id: str,
+    *,
+    base_url: str | None = None,
+    no_key: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> tuple[ProviderOptions, tuple[str, ...], str | None]:
+    """How to reach ``provider_id``: its options (key read from ``env`` by name), the
+    variables the key may be in, and the one it was read from (``no_key``: none).
+
+    Raises ``ConfigError`` for an unknown provider or a base URL that is not http(s).
+    """
+    import os
+
+    environment = os.environ if env is None else env
+    try:
+        info = provider_info(provider_id)
+    except UnknownProviderError as exc:
+        raise ConfigError(str(exc)) from None
+    provider_settings = settings.provider(provider_id)
+    url = base_url or provider_settings.base_url or info.default_base_url
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"invalid base URL '{url}': it must start with http:// or https://")
+    key_vars = () if no_key else _key_env_vars(provider_settings, info.key_env_vars)
+    key_var = next((var for var in key_vars if environment.get(var)), None)
+    key = environment[key_var] if key_var is not None else None
+    options = ProviderOptions(
+        base_url=url,
+        api_key=key,
+        headers=dict(provider_settings.headers),
+        read_timeout=provider_settings.timeout,
+        connect_timeout=provider_settings.connect_timeout,
+        max_retries=provider_settings.max_retries,
+        stall_retries=provider_settings.stall_retries,
+        max_event_bytes=provider_settings.max_event_bytes,
+    )
+    return options, key_vars, key_var
+
+
+def _fallbacks(
+    settings: Settings,
+    profile: str,
+    chosen: ProfileSettings,
+    env: Mapping[str, str],
+    *,
+    require_key: bool,
+) -> tuple[FallbackTarget, ...]:
+    """The profile's fallback models; ``ConfigError`` naming the entry that cannot be used."""
+    targets: list[FallbackTarget] = []
+    for entry in chosen.fallback:
+        where = f"profile '{profile}': fallback '{entry}'"
+        try:
+            provider_id, model_name = split_model(entry)
+        except UnknownProviderError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        options, key_vars, _ = provider_options(settings, provider_id, env=env)
+        target = FallbackTarget(provider_id, model_name, options, key_vars)
+        if require_key and target.missing_key:
+            raise ConfigError(
+                f"{where}: no API key for provider '{provider_id}': set "
+                f"{' or '.join(key_vars)} (or [providers.{provider_id}] api_key_env)"
+            )
+        targets.append(target)
+    return tuple(targets)
 
 
 def _key_env_vars(settings: ProviderSettings, defaults: tuple[str, ...]) -> tuple[str, ...]:

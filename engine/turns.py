@@ -7,6 +7,16 @@ context, storage and the screen all read. The loop ends when a response asks
 for no tools; the last response ``max_turns`` allows is requested with tool
 calls disabled, so the model answers with what it has.
 
+A response the provider *paused* (Anthropic ``pause_turn``: a server-side
+tool loop hit its limit) is sent back as it is and the model goes on: the
+next request carries the paused content as the last assistant message, with
+no new prompt. Each continuation is a model response (it counts against
+``max_turns``), and at most ``max_pauses`` follow one another before the turn
+stops with a note. A response that fails before any content with a
+rate-limit, server or timeout error is asked of the profile's fallback models
+in order (``engine.fallback``); once one answered, the rest of the turn starts
+with it.
+
 Recording goes through ``TurnRecording`` callbacks that must not block: the
 conversation hands them to the background storage writer, so the stream
 never waits on the disk. ``turn.rows`` holds what the recording returned for
@@ -27,10 +37,21 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ikigai.engine.accumulator import ResponseAccumulator
-from ikigai.engine.events import RunnerEvent, ToolResultEvent, ToolRun, UserPrompt
+from ikigai.engine.events import (
+    Fallback,
+    RunnerEvent,
+    ToolResultEvent,
+    ToolRun,
+    TurnNote,
+    UserPrompt,
+)
+from ikigai.engine.fallback import Candidate, FallbackStream
 from ikigai.providers.base import Provider
-from ikigai.providers.events import Error
+from ikigai.providers.events import Done, Error
 from ikigai.providers.request import Message, Request, ThinkingLevel, ToolResultBlock, ToolSpec
+
+MAX_PAUSES = 8
+"""Paused responses continued one after another before a turn stops with a note."""
 
 TurnStatus = Literal["complete", "error", "interrupted", "max_turns"]
 
@@ -93,6 +114,12 @@ class TurnSetup:
     """The stored prompt's handle (``None`` when the turn adds no prompt)."""
     opening: tuple[RunnerEvent, ...] = ()
     """Events yielded before anything else (a ``Branched`` for a new version)."""
+    fallbacks: list[Candidate] = field(default_factory=list)
+    """Models to try, in order, when the one before failed before answering."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_pauses: int = MAX_PAUSES
 
 
 class Turn:
@@ -157,27 +184,68 @@ class Turn:
             recording = setup.recording
             for stored in await recording.reported():
                 yield stored
+            candidates = [Candidate(setup.provider, setup.provider.id, setup.model)]
+            candidates.extend(setup.fallbacks)
+            first = 0  # the candidate the next request starts with
+            skipped_before: list[dict[str, object]] = []  # why it is not the first one
+            pauses = 0
             while True:
                 responses += 1
                 self.response_number = responses
                 last = responses >= setup.max_turns
-                accumulator = ResponseAccumulator(setup.provider.id, setup.base_data)
+                base = dict(setup.base_data)
+                if first:
+                    base.update(_answered_by(candidates[first]))
+                    base["fallback"] = skipped_before
+                if pauses:
+                    base["continues"] = "pause_turn"
+                accumulator = ResponseAccumulator(candidates[first].provider_id, base)
                 self.accumulator = accumulator
                 self.row = self.rows[responses] = recording.response_started(accumulator)
                 for stored in await recording.reported():
                     yield stored
                 add = accumulator.add
-                async for event in setup.provider.stream(_request(setup, not last)):
-                    add(event)
+                allow_calls = not last
+
+                def request_for(candidate: Candidate, allow: bool = allow_calls) -> Request:
+                    return _request(setup, candidate, allow)
+
+                chain = FallbackStream(candidates, request_for, first)
+                async for event in chain.events():
+                    if type(event) is Fallback:
+                        _switch(accumulator, candidates[chain.answered + 1], chain)
+                    else:
+                        add(event)  # type: ignore[arg-type]
                     yield event
+                if chain.answered != first:
+                    first = chain.answered
+                    skipped_before = [skipped.as_data() for skipped in chain.skipped]
                 recording.response_ended(accumulator)
                 if accumulator.error is not None:
                     self.outcome = TurnOutcome("error", responses, accumulator.error)
                     return
                 message = accumulator.message()
                 setup.context.append(message)
+                done = accumulator.done
                 accumulator = None
+                for note in _notes(done):
+                    yield note
                 calls = message.tool_calls()
+                if done is not None and done.paused and not calls:
+                    if last:
+                        self.outcome = TurnOutcome("max_turns", responses)
+                        return
+                    pauses += 1
+                    if pauses > setup.max_pauses:
+                        yield TurnNote(
+                            f"the model paused its work {pauses} times in a row; ikigai "
+                            "stopped continuing it (send a prompt to go on)",
+                            "warning",
+                        )
+                        self.outcome = TurnOutcome("complete", responses)
+                        return
+                    continue  # send the paused content back: the model goes on
+                pauses = 0
                 if not calls or setup.tools is None:
                     self.outcome = TurnOutcome("complete", responses)
                     return
@@ -224,16 +292,49 @@ class Turn:
                 self._on_end(self)
 
 
-def _request(setup: TurnSetup, allow_tool_calls: bool) -> Request:
+def _request(setup: TurnSetup, candidate: Candidate, allow_tool_calls: bool) -> Request:
     return Request(
-        model=setup.model,
+        model=candidate.model,
         messages=list(setup.context),
         system=setup.system,
         tools=setup.tools.specs() if setup.tools is not None else [],
         thinking=setup.thinking,
         max_output_tokens=setup.max_output_tokens,
         allow_tool_calls=allow_tool_calls,
+        temperature=setup.temperature,
+        top_p=setup.top_p,
+        top_k=setup.top_k,
     )
+
+
+def _answered_by(candidate: Candidate) -> dict[str, object]:
+    return {"provider": candidate.provider_id, "model": candidate.model}
+
+
+def _switch(accumulator: ResponseAccumulator, answering: Candidate, chain: FallbackStream) -> None:
+    """The response is now asked of ``answering``: its row says so, and why."""
+    accumulator.provider = answering.provider_id
+    accumulator.base_data.update(_answered_by(answering))
+    accumulator.base_data["fallback"] = [skipped.as_data() for skipped in chain.skipped]
+
+
+def _notes(done: Done | None) -> list[TurnNote]:
+    """What to tell the user about how a response ended, beyond its finish reason."""
+    if done is None:
+        return []
+    if done.detail == "refusal":
+        why = f": {done.explanation}" if done.explanation else ""
+        return [TurnNote(f"the model declined to answer{why}", "warning")]
+    if done.detail == "context_window":
+        return [
+            TurnNote(
+                "the answer stopped at the model's context window: the conversation is "
+                "too long for this model (start a new one, rewind, or switch to a model "
+                "with a larger window)",
+                "warning",
+            )
+        ]
+    return []
 
 
 def _interrupted_results(message: Message) -> Message:

@@ -22,7 +22,7 @@ from ikigai.providers.events import (
     Usage,
 )
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
-from ikigai.providers.openai_models import model_spec, reasoning_effort
+from ikigai.providers.openai_models import model_spec, reasoning_effort, sampling_params
 from ikigai.providers.request import (
     Message,
     Request,
@@ -85,6 +85,7 @@ class OpenAIChatProvider(HttpProvider):
         if request.max_output_tokens:
             key = "max_completion_tokens" if self._is_openai() else "max_tokens"
             body[key] = request.max_output_tokens
+        body.update(sampling_params(model_spec(request.model), request.temperature, request.top_p))
         return body
 
     def normalizer(self, request: Request) -> Normalizer:

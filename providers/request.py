@@ -134,3 +134,7 @@ class Request:
     max_output_tokens: int | None = None
     allow_tool_calls: bool = True
     """False keeps the tool definitions (history may refer to them) but asks for a plain answer."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    """Sampling parameters; each provider sends them only to models that accept them."""

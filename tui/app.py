@@ -190,7 +190,7 @@ class IkigaiApp(BranchActions, ViewActions):
             self.scrollback.note(problem, warning=True)
         self.problems.clear()
         run = self.current_run
-        for line in [run.missing_key_message(), *run.sending_problems()]:
+        for line in [run.missing_key_message(), *run.sending_problems(), *run.fallback_warnings()]:
             if line:
                 self.scrollback.note(line, warning=True)
         self.update_status()

@@ -330,7 +330,10 @@ def _common_prefix(words: list[str]) -> str:
     return first[:size]
 
 
-def _model_candidates(conversation: Conversation) -> list[str]:
+def _model_candidates(conversation: Conversation, arg: str = "") -> list[str]:
+    """The current and the profiles' models, the provider prefixes, and once ``arg``
+    names a provider (``anthropic/``) that provider's cached model list (never waits
+    on the network: ``engine.model_catalog.cached_models``)."""
     from ikigai.providers.registry import PROVIDERS
 
     seen: dict[str, None] = {conversation.run.model_spec: None}
@@ -339,6 +342,16 @@ def _model_candidates(conversation: Conversation) -> list[str]:
             seen[profile.model] = None
     for provider in PROVIDERS:
         seen[f"{provider}/"] = None
+    head, slash, _rest = arg.partition("/")
+    if slash and head in PROVIDERS:
+        from ikigai.engine.model_catalog import cached_models
+
+        run = conversation.run
+        settings = conversation.settings.provider(head)
+        default = PROVIDERS[head].default_base_url
+        base_url = run.options.base_url if head == run.provider else settings.base_url or default
+        for spec in cached_models(head, base_url).ids():
+            seen[spec] = None
     return list(seen)
 
 
@@ -366,7 +379,7 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
         if spec and "/" in arg and arg.count("/") >= 2:
             options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
         else:
-            options = _model_candidates(host.conversation)
+            options = _model_candidates(host.conversation, arg)
     elif name == "profile":
         options = sorted(host.conversation.settings.profiles)
     elif name in ("rewind", "mark"):

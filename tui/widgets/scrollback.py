@@ -32,7 +32,18 @@ from ikigai.tui.widgets.message_views import (
 from ikigai.tui.widgets.navigation import MessageNavigation
 
 SCROLLBACK_EVENTS = frozenset(
-    {"user_prompt", "text_delta", "tool_run", "tool_result", "error", "done", "start", "branched"}
+    {
+        "user_prompt",
+        "text_delta",
+        "tool_run",
+        "tool_result",
+        "error",
+        "done",
+        "start",
+        "branched",
+        "turn_note",
+        "fallback",
+    }
 )
 
 
@@ -161,8 +172,17 @@ class Scrollback(MessageNavigation):
             self.anchor()
         elif kind == "done":
             answer = self._answers.pop(key, None)
-            if answer is not None:
+            if event.server_tools:
+                self.note("⚙ " + " · ".join(event.server_tools))
+            if answer is not None and event.paused:
+                # The model goes on in the next response: one answer on screen.
+                self._answers[(key[0], key[1] + 1)] = answer
+            elif answer is not None:
                 answer.finish("complete")
+        elif kind == "turn_note":
+            self.note(event.text, warning=event.level == "warning")
+        elif kind == "fallback":
+            self.note(f"↪ {event.describe()}", warning=True)
         elif kind == "error":
             answer = self._answers.pop(key, None)
             if answer is not None:
