@@ -373,9 +373,10 @@ class Conversation:
                     problem = self.storage_problem or "the database did not answer in time"
                     raise PromptNotStored(f"the prompt was not stored: {problem}")
             else:
+                # The app must not be held up: a locked database is known at once.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._prompt_wait):
-                        await writer.wait(ref)
+                        await writer.wait(ref, stop_on_problem=True, impatient=True)
         return self._setup(prompt_row=ref, opening=opening)
 
     def _setup(

@@ -71,9 +71,12 @@ class Database(TreeQueries):
     end (or ``async with await Database.open(path) as db``).
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self._conn = conn
         self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
@@ -92,7 +95,7 @@ class Database(TreeQueries):
         """
         file_path = normalize_path(os.fspath(path))
         conn = await open_connection(file_path, busy_timeout_ms=busy_timeout_ms)
-        return cls(conn, file_path)
+        return cls(conn, file_path, busy_timeout_ms)
 
     async def close(self) -> None:
         """Close the connection (the last closer checkpoints the WAL into the file)."""
@@ -108,6 +111,16 @@ class Database(TreeQueries):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @asynccontextmanager
+    async def waiting_for_locks(self, milliseconds: int) -> AsyncIterator[None]:
+        """Within the block, a statement waits at most ``milliseconds`` for another
+        process's lock (0: fail at once with ``DatabaseBusyError``)."""
+        await self._execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+        try:
+            yield
+        finally:
+            await self._execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
 
     # -- transactions -------------------------------------------------------
 
