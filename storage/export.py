@@ -25,6 +25,7 @@ _HEADINGS = {
     "clear": "Clear",
     "usage": "Usage",
     "interrupted": "Interrupted",
+    "summary": "Summary (the context was compacted here)",
 }
 
 
@@ -103,6 +104,8 @@ def _message_lines(message: StoredMessage) -> list[str]:
             [f"**Error ({data.get('error_category', 'unknown')})**: {data['error_message']}", ""]
         )
     usage = [f"{key.removesuffix('_tokens')} {data[key]}" for key in _USAGE_KEYS if key in data]
+    if isinstance(data.get("cost_usd"), int | float):
+        usage.append(f"cost ${data['cost_usd']:.4f}")
     if usage:
         lines.extend([f"_Tokens: {', '.join(usage)}_", ""])
     return lines

@@ -17,6 +17,7 @@ MessageKind = Literal[
     "clear",
     "usage",
     "interrupted",
+    "summary",
 ]
 MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
 
@@ -44,7 +45,9 @@ class ConversationSummary:
 
     ``title`` is the name given by a rename, otherwise the first line of the
     first user message (``None`` while there is none). ``model`` is the model of
-    the latest assistant message.
+    the latest assistant message. ``cost_usd`` sums the known costs of its answers
+    and summaries (``None`` when none is known); ``cost_partial`` says some answer
+    had no known price, so the sum is a lower bound.
     """
 
     id: int
@@ -54,6 +57,8 @@ class ConversationSummary:
     created_at: str
     updated_at: str
     data: dict[str, Any] = field(default_factory=dict)
+    cost_usd: float | None = None
+    cost_partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
