@@ -11,7 +11,11 @@ the next request sends. ``rebuild`` walks the rows once, in order:
 * an answer whose parent is an earlier prompt (a regenerated answer) replaces
   what followed that prompt;
 * tool calls that never got a result (a crash or a cancel while a tool ran)
-  are answered with an error result so the context stays valid.
+  are answered with an error result so the context stays valid;
+* a ``summary`` (a compaction) replaces what came before the turns it kept
+  with the summary (``engine.compaction``);
+* a prompt's stored attachments come back as the blocks first sent
+  (``engine.attachments``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class Rebuilt:
     last_output_tokens: int = 0
     last_row_id: int | None = None
     last_prompt_id: int | None = None
+    cost_usd: float | None = None
+    """The known costs of the answers and summaries, summed (``None``: none known)."""
+    cost_partial: bool = False
+    """Some answer had no known price: ``cost_usd`` is a lower bound."""
 
 
 def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
@@ -66,9 +74,10 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
         if kind == "user":
             out.last_prompt_id = row.id
             prompt_position[row.id] = len(context)
-            context.append(Message.user(row.content))
+            context.append(_user(row))
         elif kind == "assistant":
             _count_tokens(out, row.data)
+            _count_cost(out, row.data)
             if row.status != "complete":
                 continue
             position = prompt_position.get(row.parent_id) if row.parent_id is not None else None
@@ -101,8 +110,48 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
                 del context[mark.length :]
                 for label in [m.label for m in marks.values() if m.row_id > mark.row_id]:
                     del marks[label]
+        elif kind == "summary":
+            _count_cost(out, row.data)
+            prompt_position = _compact(out, row, prompt_position)
     out.context = answer_every_tool_call(context)
     return out
+
+
+def _user(row: StoredMessage) -> Message:
+    """A stored prompt with the attachments it was sent with."""
+    attachments = row.data.get("attachments")
+    if not attachments:
+        return Message.user(row.content)
+    from ikigai.engine.attachments import blocks_from_records
+
+    return Message(role="user", content=[TextBlock(row.content), *blocks_from_records(attachments)])
+
+
+def _compact(out: Rebuilt, row: StoredMessage, positions: dict[int, int]) -> dict[int, int]:
+    """Apply a stored compaction: the summary, then the turns it kept."""
+    from ikigai.engine.compaction import split_index, summary_message
+
+    keep = _int(row.data.get("kept_turns"))
+    start = split_index(out.context, keep)
+    out.context[:] = [summary_message(row.content), *out.context[start:]]
+    shift = start - 1
+    for label, mark in list(out.marks.items()):
+        if mark.length >= start:
+            out.marks[label] = Mark(label, mark.row_id, mark.length - shift)
+        else:
+            del out.marks[label]
+    kept = {prompt: position - shift for prompt, position in positions.items() if position >= start}
+    if out.last_prompt_id not in kept:
+        out.last_prompt_id = None
+    return kept
+
+
+def _count_cost(out: Rebuilt, data: dict[str, Any]) -> None:
+    cost = data.get("cost_usd")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        out.cost_usd = (out.cost_usd or 0.0) + float(cost)
+    elif _int(data.get("output_tokens")):
+        out.cost_partial = True
 
 
 def history_from_messages(rows: Sequence[StoredMessage]) -> list[Message]:

@@ -10,9 +10,12 @@ read them, it reads the response's accumulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ikigai.providers.events import ProviderEvent
+
+if TYPE_CHECKING:
+    from ikigai.engine.compaction import Compacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ RunnerEvent = ProviderEvent | UserPrompt | ToolRun | ToolResultEvent
 
 
 NoticeLevel = Literal["info", "warning"]
+NoticeSource = Literal["storage", "context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +76,23 @@ class Notice:
 
     Delivered through the conversation's ``on_notice`` callback, not the turn's
     events: storage runs beside the turn and may speak up at any time.
+    ``source`` says what it is about: ``storage``, or ``context`` (compaction,
+    the ``AGENTS.md`` files), which a headless run writes to stderr as it happens.
     """
 
     text: str
     level: NoticeLevel = "warning"
+    source: NoticeSource = "storage"
     type: ClassVar[str] = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionNotice(Notice):
+    """The context was compacted (by ``/compact`` or by itself): what was done.
+
+    The app draws the "compacted" divider from it; headless writes ``text`` to
+    stderr. A failed auto-compaction is a plain ``Notice``.
+    """
+
+    compacted: Compacted | None = None
+    type: ClassVar[str] = "compaction"
