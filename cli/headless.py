@@ -5,6 +5,9 @@ printed); ``--output jsonl`` writes every event as one JSON object per line
 with the contract's field names. Retry notices and warnings go to stderr in
 both modes, so stdout stays a clean answer or a clean event log.
 
+A ``done`` line carries ``cost_usd`` besides the contract's fields when the
+response's price is known (``providers.model_facts``).
+
 Output is flushed once per batch of events rather than once per delta: a
 flush is scheduled with ``call_soon`` and runs when the stream next waits on
 the network, which keeps a terminal live without a syscall per token.
@@ -18,9 +21,9 @@ import json
 import sys
 from typing import TextIO
 
-from ikigai.engine.events import RunnerEvent, ToolRun, UserPrompt
+from ikigai.engine.events import Notice, RunnerEvent, ToolRun, UserPrompt
 from ikigai.engine.textsafety import escape_json_controls, neutralize
-from ikigai.providers.events import Error, Retry, TextDelta
+from ikigai.providers.events import Done, Error, Retry, TextDelta
 
 __all__ = ["HeadlessWriter", "neutralize", "stdout_is_terminal"]
 
@@ -37,7 +40,9 @@ class HeadlessWriter:
         self._ends_with_newline = True
         self._wrote_text = False
 
-    def __call__(self, response_number: int, event: RunnerEvent) -> None:
+    def __call__(
+        self, response_number: int, event: RunnerEvent, cost_usd: float | None = None
+    ) -> None:
         kind = type(event)
         if kind is UserPrompt or kind is ToolRun:
             return
@@ -47,7 +52,10 @@ class HeadlessWriter:
             self.stderr.flush()
             return
         if self.jsonl:
-            line = json.dumps(event.to_dict(), ensure_ascii=False)
+            fields = event.to_dict()
+            if cost_usd is not None and kind is Done:
+                fields["cost_usd"] = cost_usd
+            line = json.dumps(fields, ensure_ascii=False)
             self.stdout.write(escape_json_controls(line) + "\n")
         elif kind is TextDelta:
             assert isinstance(event, TextDelta)
@@ -71,8 +79,8 @@ class HeadlessWriter:
             self.stdout.write("\n")
         self._flush()
 
-    def error(self, error: Error) -> None:
-        """The one stderr line for a failed run, naming the category."""
+    def error(self, error: Error, hint: str = "") -> None:
+        """The one stderr line for a failed run, naming the category (and what to do)."""
         status = f" (HTTP {error.http_status})" if error.http_status else ""
         if error.http_status and error.message.startswith(f"HTTP {error.http_status}"):
             status = ""
@@ -80,6 +88,8 @@ class HeadlessWriter:
         if error.retry_after_ms:
             retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
         line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
+        if hint:
+            line += f" — {hint}"
         self.stderr.write(neutralize(line) + "\n")
         self.stderr.flush()
 
@@ -87,6 +97,22 @@ class HeadlessWriter:
         """One ``ikigai: ...`` line on stderr (neutralized)."""
         self.stderr.write(neutralize(f"ikigai: {text}") + "\n")
         self.stderr.flush()
+
+    def notice(self, notice: Notice) -> None:
+        """What the engine says about the context (a compaction, AGENTS.md), on stderr.
+
+        Storage notices are not written as they happen: a run that could not
+        store everything ends with one line saying so.
+        """
+        if notice.source == "context":
+            self.error_line(notice.text)
+
+    def summary(self, text: str) -> None:
+        """The summary ``/compact`` made, on stdout (text output only)."""
+        if not self.jsonl:
+            body = neutralize(text) if self.sanitize else text
+            self.stdout.write(body.rstrip("\n") + "\n")
+            self._flush()
 
     def warn(self, text: str) -> None:
         self.stderr.write(neutralize(f"ikigai: warning: {text}") + "\n")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def history_command(argv: list[str]) -> int:
-    """``ikigai history [--search TEXT] [--limit N]``: recent conversations or search hits."""
+    """``ikigai history [--search TEXT] [--limit N]``: recent conversations (id, last
+    activity, model, messages, cost, title) or search hits."""
     parser = argparse.ArgumentParser(prog="ikigai history", description=history_command.__doc__)
     parser.add_argument("--search", help="full-text search through every message")
     parser.add_argument("--limit", type=int, default=20, help="at most N rows (default 20)")
@@ -43,10 +44,18 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
         title = conversation.title or "(untitled)"
         line = (
             f"{conversation.id}\t{conversation.updated_at}\t{conversation.model or '-'}\t"
-            f"{conversation.message_count} messages\t{title}"
+            f"{conversation.message_count} messages\t"
+            f"{format_cost(conversation.cost_usd, conversation.cost_partial)}\t{title}"
         )
         out.write(neutralize(line) + "\n")
     return EXIT_OK
+
+
+def format_cost(cost_usd: float | None, partial: bool = False) -> str:
+    """``$0.0123``; ``≥$0.0123`` when some answer had no known price; ``-`` when none had."""
+    if cost_usd is None:
+        return "-"
+    return f"{'≥' if partial else ''}${cost_usd:.4f}"
 
 
 def export_command(argv: list[str]) -> int:
