@@ -3,7 +3,8 @@
 ``execute(host, line)`` runs one command against a ``CommandHost`` (the app);
 an unknown command or a bad argument becomes a one-line error in the
 scrollback, never an exception. ``complete(line, host)`` completes command
-names, model names, thinking levels, profile names and mark labels.
+names, model names, thinking levels, profile names, mark labels and the
+``@path`` of a file to attach (from the working directory).
 """
 
 from __future__ import annotations
@@ -203,6 +204,20 @@ async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
         raise CommandError("expected nothing, N (the Nth message from the end) or code [N]")
 
 
+async def _compact(host: CommandHost, words: list[str], rest: str) -> None:
+    host.note("compacting: the model is summarizing the conversation…")
+    await host.conversation.compact(rest or None)
+    # The divider and the summary come with the engine's compaction notice.
+
+
+async def _context(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui.context_view import context_lines
+
+    report = await host.conversation.context_report()
+    for line in context_lines(report):
+        host.note(line)
+
+
 async def _quit(host: CommandHost, words: list[str], rest: str) -> None:
     await host.quit_app()
 
@@ -222,6 +237,13 @@ COMMANDS: dict[str, Command] = {
         Command("mark", "/mark [label]", "remember this point of the context", _mark),
         Command("rewind", "/rewind [label]", "take the context back to a mark", _rewind),
         Command("retry", "/retry", "regenerate the last answer", _retry),
+        Command(
+            "compact",
+            "/compact [instructions]",
+            "summarize the conversation so far; the last turns stay verbatim",
+            _compact,
+        ),
+        Command("context", "/context", "what the context holds, and the window", _context),
         Command("copy", "/copy [N | code [N]]", "copy the last answer, a message or code", _copy),
         Command("quit", "/quit", "quit (a running turn is stored first)", _quit),
     )
@@ -255,6 +277,10 @@ def _model_candidates(conversation: Conversation) -> list[str]:
 
 def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
     """Complete ``line``: returns the completed line and the candidates considered."""
+    from ikigai.tui.mention_complete import complete_mention, mention_at_end
+
+    if mention_at_end(line) is not None:
+        return complete_mention(line, host.conversation.tools_cwd)
     if not line.startswith("/"):
         return line, []
     body = line[1:]

@@ -69,7 +69,8 @@ async def load_earlier(app: IkigaiApp) -> None:
     app.scrollback.has_earlier = len(rows) >= PAGE
     if rows:
         app.oldest_shown = rows[0].id
-        app.scrollback.prepend(views_from_rows(rows, app.advise))
+        below = bool(app.scrollback.query(".compacted-divider"))
+        app.scrollback.prepend(views_from_rows(rows, app.advise, compacted_below=below))
 
 
 def show_picker(app: IkigaiApp) -> None:
