@@ -33,7 +33,7 @@ from typing import Any
 from ikigai.engine.accumulator import ResponseAccumulator
 from ikigai.engine.estimate import messages_tokens
 from ikigai.providers.base import Provider
-from ikigai.providers.events import Error
+from ikigai.providers.events import Done, Error
 from ikigai.providers.request import (
     ContentBlock,
     Message,
@@ -169,6 +169,18 @@ def is_context_overflow(error: Error) -> bool:
     if error.category in ("rate_limit", "auth", "not_found", "network", "timeout"):
         return False
     return bool(_OVERFLOW.search(error.message))
+
+
+_WINDOW_STOPS = frozenset({"model_context_window_exceeded"})
+"""Stop reasons (kept in ``provider_data``) saying the answer ended because the window was full."""
+
+
+def stopped_by_window(done: Done | None) -> bool:
+    """Whether an answer ended early because the context window filled up (Anthropic's
+    ``model_context_window_exceeded`` stop: a complete response, cut short)."""
+    if done is None:
+        return False
+    return done.provider_data.get("stop_reason") in _WINDOW_STOPS
 
 
 def summary_request(

@@ -59,6 +59,9 @@ class Rebuilt:
     """The known costs of the answers and summaries, summed (``None``: none known)."""
     cost_partial: bool = False
     """Some answer had no known price: ``cost_usd`` is a lower bound."""
+    measured: tuple[Message | None, int] | None = None
+    """The last answer's request, measured by the provider: the message that ended it
+    and its input plus output tokens (``None`` once the context changed otherwise)."""
 
 
 def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
@@ -83,6 +86,9 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             position = prompt_position.get(row.parent_id) if row.parent_id is not None else None
             if position is not None and position + 1 < len(context):
                 del context[position + 1 :]
+            tokens = _int(row.data.get("input_tokens")) + _int(row.data.get("output_tokens"))
+            if _int(row.data.get("input_tokens")):
+                out.measured = (context[-1] if context else None, tokens)
             context.append(_assistant(row))
         elif kind == "tool_result":
             block = ToolResultBlock(
@@ -96,6 +102,7 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             else:
                 context.append(Message(role="tool", content=[block]))
         elif kind == "clear":
+            out.measured = None
             context.clear()
             marks.clear()
             prompt_position.clear()
@@ -107,10 +114,12 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             target = row.data.get("mark_id")
             mark = next((m for m in marks.values() if m.row_id == target), None)
             if mark is not None:
+                out.measured = None
                 del context[mark.length :]
                 for label in [m.label for m in marks.values() if m.row_id > mark.row_id]:
                     del marks[label]
         elif kind == "summary":
+            out.measured = None
             _count_cost(out, row.data)
             prompt_position = _compact(out, row, prompt_position)
     out.context = answer_every_tool_call(context)

@@ -359,6 +359,16 @@ class Conversation:
             )
             self._meter.measured(self._context, usage)
             self._cost.add(accumulator.cost_usd, usage)
+        from ikigai.engine.compaction import stopped_by_window
+
+        if stopped_by_window(accumulator.done):
+            self._notify(
+                Notice(
+                    "the answer stopped because the context window is full: /compact "
+                    "summarizes the conversation (from a shell: ikigai -c -p /compact)",
+                    source="context",
+                )
+            )
 
     def provider(self) -> HttpProvider:
         """The provider for the current run configuration (created on first use)."""
@@ -619,11 +629,19 @@ class Conversation:
                 if overhead + messages_tokens(kept) + extra + reserve <= allowed:
                     break
                 keep -= 1
+        if auto:
+            # The request must get smaller: keep fewer turns when they are all there is.
+            while keep > 0 and not _summarizable(context, compaction.split_index(context, keep)):
+                keep -= 1
         start = compaction.split_index(context, keep)
-        if start == 0 or (start == 1 and compaction.is_summary(context[0])):
+        if start == 0:
             raise ConversationError(
-                f"nothing to compact: the context holds only the last {configured} turns "
-                "([context] keep_turns)"
+                f"nothing to compact: the context holds no more than the last {configured} "
+                "turns, which are kept verbatim ([context] keep_turns)"
+            )
+        if not _summarizable(context, start):
+            raise ConversationError(
+                "nothing to compact: the context is a summary and the turns kept after it"
             )
         before = self.context_tokens()
         budget = None if limit is None else limit - overhead - 1_000
@@ -843,6 +861,8 @@ class Conversation:
             rebuilt.last_input_tokens, rebuilt.last_output_tokens, rebuilt.total_tokens
         )
         self._meter.reset()
+        if rebuilt.measured is not None:
+            self._meter.seed(self._context, *rebuilt.measured)
         self._cost = CostTally(rebuilt.cost_usd, rebuilt.cost_partial)
         if rebuilt.last_prompt_id is not None:
             self._last_prompt = RowRef(rebuilt.last_prompt_id)
@@ -1058,6 +1078,13 @@ class _Recording:
 
     def interrupted_before_answer(self) -> None:
         self._conversation._write_message("interrupted", "")
+
+
+def _summarizable(context: Sequence[Message], start: int) -> bool:
+    """Whether the part before ``start`` holds more than a previous summary."""
+    from ikigai.engine.compaction import is_summary
+
+    return start > 1 or (start == 1 and not is_summary(context[0]))
 
 
 def _prompt_text(message: Message) -> str:

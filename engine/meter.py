@@ -43,6 +43,21 @@ class ContextMeter:
         self._anchor = context[-1] if context else None
         self._tokens = usage.input_tokens + usage.output_tokens
 
+    def seed(self, context: Sequence[Message], anchor: Message | None, tokens: int) -> None:
+        """A stored measurement: the request that ``anchor`` ended held ``tokens``.
+
+        Used when a conversation is opened again, so the meter goes on from the
+        provider's count of its last request rather than an estimate.
+        """
+        self.reset()
+        if anchor is None:
+            self._tokens = tokens
+            return
+        for position, message in enumerate(context):
+            if message is anchor:
+                self._length, self._anchor, self._tokens = position + 1, anchor, tokens
+                return
+
     def reset(self) -> None:
         """Forget the measurement (the context was replaced)."""
         self._tokens = None

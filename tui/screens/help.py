@@ -24,7 +24,7 @@ INPUT_KEYS: tuple[tuple[str, str], ...] = (
     ("enter", "send the prompt"),
     ("ctrl+j / shift+enter", "new line in the input"),
     ("up / down", "prompt history (on the first / last line)"),
-    ("tab", "complete a slash command, model, level, profile, mark or @path"),
+    ("tab", "complete a command, model, level, profile, mark, @path"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
     ("enter on a tool call", "expand its output"),
 )
