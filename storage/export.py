@@ -95,6 +95,15 @@ def _message_lines(message: StoredMessage) -> list[str]:
         lines.extend(_fenced(str(data.get("output", message.content)), ""))
     elif message.content:
         lines.extend([message.content, ""])
+    attached = data.get("attachments") if message.kind == "user" else None
+    if isinstance(attached, list) and attached:
+        names = [
+            f"`{a.get('shown') or a.get('path')}` "
+            f"({a.get('size', '?')} bytes, {a.get('kind', '?')})"
+            for a in attached
+            if isinstance(a, dict)
+        ]
+        lines.extend([f"_Attached: {', '.join(names)}_", ""])
     for call in data.get("tool_calls", []) if message.kind == "assistant" else []:
         if isinstance(call, dict):
             lines.append(f"**Tool call** `{call.get('name', '?')}`")

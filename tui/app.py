@@ -260,6 +260,9 @@ class IkigaiApp(ViewActions):
                 warning=True,
             )
             return
+        if self._conversation is not None and self._conversation.compacting:
+            self.scrollback.note("compacting: your prompt stays in the input", warning=True)
+            return
         missing = self.current_run.missing_key_message()
         if missing:
             self.scrollback.note(missing, warning=True)

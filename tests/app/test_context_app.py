@@ -159,3 +159,26 @@ async def test_at_path_completes_and_a_missing_file_is_refused(
         await wait_for(pilot, lambda: "@nothere.md: no such file" in notices(app))
         assert not app.busy
     assert fake_server.requests == []
+
+
+async def test_a_prompt_during_compaction_stays_in_the_input(
+    app_env: Path, fake_server: FakeServer
+) -> None:
+    fake_server.enqueue(
+        Reply([Text("one")]),
+        Reply([Text("two")]),
+        Reply([Text("three")]),
+        Reply([Text("A slow summary.")], delay=1.0),
+    )
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        for prompt in ("a", "b", "c"):
+            await turn(pilot, prompt)
+        await send(pilot, "/compact")
+        await wait_for(pilot, lambda: app.conversation.compacting)
+        await send(pilot, "wait for me")
+        assert "compacting: your prompt stays in the input" in notices(app)
+        assert app.prompt_input.text == "wait for me"
+        await wait_for(pilot, lambda: bool(app.query(SummaryView)))
+    assert len(fake_server.requests) == 4
