@@ -14,6 +14,9 @@ In text mode each tool call gets one line on stderr (``ikigai: tool file_read
 notes.txt: ok, 12 lines``, ``ikigai: tool bash ls: denied by policy (use
 --allow bash)``).
 
+A ``done`` line carries ``cost_usd`` besides the contract's fields when the
+response's price is known (``providers.model_facts``).
+
 Output is flushed once per batch of events rather than once per delta: a
 flush is scheduled with ``call_soon`` and runs when the stream next waits on
 the network, which keeps a terminal live without a syscall per token.
@@ -34,6 +37,7 @@ from typing import TextIO
 
 from ikigai.engine.events import (
     Fallback,
+    Notice,
     RunnerEvent,
     Stored,
     ToolResultEvent,
@@ -65,7 +69,9 @@ class HeadlessWriter:
         """The reader of stdout went away (a broken pipe): nothing more is written."""
         self._fallbacks: list[Fallback] = []
 
-    def __call__(self, response_number: int, event: RunnerEvent) -> None:
+    def __call__(
+        self, response_number: int, event: RunnerEvent, cost_usd: float | None = None
+    ) -> None:
         kind = type(event)
         if kind is UserPrompt:
             return
@@ -101,7 +107,7 @@ class HeadlessWriter:
                     return
             if self._held and (kind is Error or kind is Done):
                 self._write_held()
-            self._write_line(event)
+            self._write_line(event, cost_usd)
             if self._held and kind is Start:
                 self._write_held()
         elif kind is TextDelta:
@@ -115,8 +121,11 @@ class HeadlessWriter:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def _write_line(self, event: RunnerEvent) -> None:
-        line = json.dumps(event.to_dict(), ensure_ascii=False)
+    def _write_line(self, event: RunnerEvent, cost_usd: float | None = None) -> None:
+        fields = event.to_dict()
+        if cost_usd is not None and type(event) is Done:
+            fields["cost_usd"] = cost_usd
+        line = json.dumps(fields, ensure_ascii=False)
         self._write(escape_json_controls(line) + "\n")
 
     def _write(self, text: str) -> None:
@@ -167,8 +176,8 @@ class HeadlessWriter:
             self._write("\n")
         self._flush()
 
-    def error(self, error: Error) -> None:
-        """The one stderr line for a failed run, naming the category."""
+    def error(self, error: Error, hint: str = "") -> None:
+        """The one stderr line for a failed run, naming the category (and what to do)."""
         status = f" (HTTP {error.http_status})" if error.http_status else ""
         if error.http_status and error.message.startswith(f"HTTP {error.http_status}"):
             status = ""
@@ -176,6 +185,8 @@ class HeadlessWriter:
         if error.retry_after_ms:
             retry = f"; retry after {error.retry_after_ms / 1000:.1f} s"
         line = f"ikigai: error: {error.category}{status}: {error.message}{retry}"
+        if hint:
+            line += f" — {hint}"
         self.stderr.write(neutralize(line) + "\n")
         if self._fallbacks:
             tried = [f"{f.failed} ({f.category})" for f in self._fallbacks]
@@ -187,6 +198,27 @@ class HeadlessWriter:
         """One ``ikigai: ...`` line on stderr (neutralized)."""
         self.stderr.write(neutralize(f"ikigai: {text}") + "\n")
         self.stderr.flush()
+
+    def notice(self, notice: Notice) -> None:
+        """What the engine says about the context (a compaction, AGENTS.md) or an MCP
+        server, on stderr as it happens.
+
+        Storage notices are not written as they happen: a run that could not
+        store everything ends with one line saying so.
+        """
+        if notice.source == "storage":
+            return
+        if notice.source == "mcp" and notice.level == "warning":
+            self.warn(notice.text)
+        else:
+            self.error_line(notice.text)
+
+    def summary(self, text: str) -> None:
+        """The summary ``/compact`` made, on stdout (text output only)."""
+        if not self.jsonl:
+            body = neutralize(text) if self.sanitize else text
+            self.stdout.write(body.rstrip("\n") + "\n")
+            self._flush()
 
     def warn(self, text: str) -> None:
         self.stderr.write(neutralize(f"ikigai: warning: {text}") + "\n")

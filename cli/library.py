@@ -79,7 +79,7 @@ async def _print_history(db: Database, args: argparse.Namespace) -> int:
             count += f" (fork of {conversation.forked_from})"
         line = (
             f"{conversation.id}\t{conversation.updated_at}\t{conversation.model or '-'}\t"
-            f"{count}\t{title}"
+            f"{count}\t{format_cost(conversation.cost_usd, conversation.cost_partial)}\t{title}"
         )
         out.write(neutralize(line) + "\n")
     return EXIT_OK
@@ -124,6 +124,13 @@ async def _print_messages(db: Database, args: argparse.Namespace) -> int:
         parent = str(row.parent_id) if row.parent_id is not None else "-"
         out.write(neutralize(f"{row.id}\t{parent}\t{row.kind}\t{shown}\t{text}") + "\n")
     return EXIT_OK
+
+
+def format_cost(cost_usd: float | None, partial: bool = False) -> str:
+    """``$0.0123``; ``≥$0.0123`` when some answer had no known price; ``-`` when none had."""
+    if cost_usd is None:
+        return "-"
+    return f"{'≥' if partial else ''}${cost_usd:.4f}"
 
 
 def export_command(argv: list[str]) -> int:

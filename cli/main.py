@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'ikigai export ID [--format md|json] [--all-branches] [-o FILE]', "
         "'ikigai models [PROVIDER] [--base-url URL] [--output text|json]'.",
     )
-    parser.add_argument("-p", "--prompt", help="run headless: answer PROMPT and exit")
+    parser.add_argument(
+        "-p",
+        "--prompt",
+        help="run headless: answer PROMPT and exit; @path attaches a file; "
+        "'/compact [instructions]' with -c summarizes the conversation instead",
+    )
     parser.add_argument("--profile", help="profile from the config file")
     parser.add_argument("--model", help="model as [PROVIDER/]MODEL")
     parser.add_argument("--thinking", choices=THINKING_CHOICES, help="thinking level")

@@ -20,8 +20,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ikigai.cli.exits import EXIT_FAILURE, EXIT_OK, fail
 
@@ -65,7 +65,15 @@ def models_command(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     key_missing = bool(key_vars) and not options.api_key
-    catalog = asyncio.run(_list(provider, options, key_missing=key_missing, refresh=args.refresh))
+    catalog = asyncio.run(
+        _list(
+            provider,
+            options,
+            key_missing=key_missing,
+            refresh=args.refresh,
+            models=settings.models,
+        )
+    )
     from ikigai.engine.textsafety import escape_json_controls, neutralize
 
     if args.output == "json":
@@ -80,13 +88,24 @@ def models_command(argv: Sequence[str]) -> int:
 
 
 async def _list(
-    provider: str, options: ProviderOptions, *, key_missing: bool, refresh: bool
+    provider: str,
+    options: ProviderOptions,
+    *,
+    key_missing: bool,
+    refresh: bool,
+    models: Mapping[str, Any],
 ) -> ModelCatalog:
-    from ikigai.engine.model_catalog import available_models
+    from ikigai.engine.model_catalog import available_models, facts_from_table
     from ikigai.providers.http import close_shared_client
 
     try:
-        return await available_models(provider, options, key_missing=key_missing, refresh=refresh)
+        return await available_models(
+            provider,
+            options,
+            key_missing=key_missing,
+            refresh=refresh,
+            facts=facts_from_table(models),
+        )
     finally:
         await close_shared_client()
 

@@ -37,7 +37,6 @@ from ikigai.cli.exits import (
 if TYPE_CHECKING:
     from ikigai.cli.headless import HeadlessWriter
     from ikigai.engine.conversation import Conversation
-    from ikigai.engine.events import Notice
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.storage.repository import Database
 
@@ -185,7 +184,7 @@ async def _headless(
             run,
             db=db,
             tools=ToolAccess(allowed=allowed),
-            on_notice=lambda notice: _mcp_notice(writer, notice),
+            on_notice=writer.notice,
             prompt_must_be_stored=True,
             prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
@@ -223,13 +222,22 @@ async def _run_turn(
         await conversation.open(int(args.conversation), branch="newest")
     elif args.continue_last and await conversation.open_newest(branch="newest") is None:
         raise UsageError(f"no conversation to continue in {_db_path(conversation)}")
+    if is_compact_command(args.prompt):
+        return await _compact(args, conversation, writer, prompt)
     warning = conversation.model_warning()
     if warning:
         writer.warn(warning)
-    turn = conversation.send(prompt)
+    from ikigai.engine.attachments import mentions
+    from ikigai.providers.events import Done
+
+    # Only the -p argument attaches files: piped input is data, and an @ in it is text.
+    turn = conversation.send(prompt, attachments=mentions(args.prompt))
     try:
         async for event in turn:
-            writer(turn.response_number, event)
+            cost = None
+            if type(event) is Done and turn.accumulator is not None:
+                cost = conversation.response_cost(turn.accumulator)
+            writer(turn.response_number, event, cost)
     except asyncio.CancelledError:
         writer.finish()
         await conversation.close(_storage_wait(conversation.settings))
@@ -237,10 +245,45 @@ async def _run_turn(
     outcome = turn.outcome
     assert outcome is not None
     if outcome.error is not None:
-        writer.error(outcome.error)
+        from ikigai.engine.compaction import is_context_overflow
+
+        hint = ""
+        if is_context_overflow(outcome.error):
+            hint = (
+                "the conversation no longer fits the model's context window: "
+                "'ikigai -c -p /compact' summarizes it"
+            )
+        writer.error(outcome.error, hint)
         return EXIT_FAILURE
     if outcome.status == "max_turns":
         writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
+    return EXIT_OK
+
+
+COMPACT_COMMAND = "/compact"
+
+
+def is_compact_command(prompt: str) -> bool:
+    """Whether the ``-p`` argument asks to compact the conversation instead of a turn."""
+    head = prompt.strip()
+    return head == COMPACT_COMMAND or head.startswith(COMPACT_COMMAND + " ")
+
+
+async def _compact(
+    args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
+) -> int:
+    """``ikigai -c -p "/compact [instructions]"``: summarize the continued conversation."""
+    if args.conversation is None and not args.continue_last:
+        raise UsageError("/compact needs a conversation to compact: add -c or --conversation ID")
+    from ikigai.engine.conversation import CompactionError
+
+    instructions = prompt.strip().removeprefix(COMPACT_COMMAND).strip()
+    try:
+        compacted = await conversation.compact(instructions or None)
+    except CompactionError as exc:  # the provider or the network failed
+        writer.error_line(f"error: {exc}")
+        return EXIT_FAILURE
+    writer.summary(compacted.summary)
     return EXIT_OK
 
 
@@ -248,16 +291,6 @@ def _storage_wait(settings: Settings) -> float:
     """How long to wait for storage: long enough for a locked write to time out (and
     be reported) and be retried once."""
     return 2 * settings.storage.busy_timeout + 1
-
-
-def _mcp_notice(writer: HeadlessWriter, notice: Notice) -> None:
-    """MCP servers' notices go to stderr (storage trouble has its one line at the end)."""
-    if notice.source != "mcp":
-        return
-    if notice.level == "warning":
-        writer.warn(notice.text)
-    else:
-        writer.error_line(notice.text)
 
 
 def _db_path(conversation: Conversation) -> str:

@@ -137,6 +137,32 @@ class McpSettings(BaseModel):
     servers: dict[str, McpServerSettings] = Field(default_factory=dict)
 
 
+class ModelSettings(BaseModel):
+    """One ``[models."<model id>"]`` table: window, output bound and prices (USD per
+    million tokens) that extend or override ikigai's model table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    input_cost: float | None = Field(default=None, ge=0)
+    cached_input_cost: float | None = Field(default=None, ge=0)
+    output_cost: float | None = Field(default=None, ge=0)
+
+
+class ContextSettings(BaseModel):
+    """The [context] table: compaction, project instructions (AGENTS.md), attachments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_compact: bool = True
+    compact_threshold: float = Field(default=0.85, gt=0, le=1)
+    keep_turns: int = Field(default=2, ge=0, le=100)
+    project_docs: bool = True
+    project_docs_max_bytes: int = Field(default=32_768, ge=0)
+    attachment_max_bytes: int = Field(default=5_242_880, gt=0)
+
+
 def _default_profiles() -> dict[str, ProfileSettings]:
     return {"default": ProfileSettings(model=DEFAULT_MODEL)}
 
@@ -160,6 +186,8 @@ class Settings(BaseSettings):
     keys: dict[str, str] = Field(default_factory=dict)
     ui: UISettings = Field(default_factory=UISettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
+    context: ContextSettings = Field(default_factory=ContextSettings)
 
     @field_validator("providers", mode="before")
     @classmethod

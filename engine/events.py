@@ -10,10 +10,13 @@ read them, it reads the response's accumulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ikigai.providers.events import ProviderEvent
 from ikigai.providers.request import ImagePart
+
+if TYPE_CHECKING:
+    from ikigai.engine.compaction import Compacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class Stored:
 
 
 NoticeLevel = Literal["info", "warning"]
-NoticeSource = Literal["storage", "mcp"]
+NoticeSource = Literal["storage", "mcp", "context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +176,24 @@ class Notice:
 
     Delivered through the conversation's ``on_notice`` callback, not the turn's
     events: storage runs beside the turn and may speak up at any time, and so do
-    MCP servers (``source`` says which).
+    MCP servers. ``source`` says what it is about: ``storage``, ``mcp``, or
+    ``context`` (compaction, the ``AGENTS.md`` files), which a headless run
+    writes to stderr as it happens.
     """
 
     text: str
     level: NoticeLevel = "warning"
     source: NoticeSource = "storage"
     type: ClassVar[str] = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionNotice(Notice):
+    """The context was compacted (by ``/compact`` or by itself): what was done.
+
+    The app draws the "compacted" divider from it; headless writes ``text`` to
+    stderr. A failed auto-compaction is a plain ``Notice``.
+    """
+
+    compacted: Compacted | None = None
+    type: ClassVar[str] = "compaction"

@@ -49,6 +49,23 @@ _FACT_KEYS = (
 )
 
 
+def facts_from_table(overrides: Mapping[str, Any] | None = None) -> Facts:
+    """The ``Facts`` lookup of ikigai's model-facts table (``providers.model_facts``)
+    with the config's ``[models]`` tables applied."""
+    from dataclasses import asdict
+
+    from ikigai.providers.model_facts import facts
+
+    def lookup(provider: str, model: str) -> Mapping[str, Any] | None:
+        found = facts(provider, model, overrides)
+        if found is None:
+            return None
+        values = asdict(found)
+        return {key: values.get(key) for key in _FACT_KEYS}
+
+    return lookup
+
+
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     """One model of a provider, with what is known about it.

@@ -218,6 +218,29 @@ class McpServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """One ``[models."<model id>"]`` table: facts that extend or override ikigai's model
+    table (``providers.model_facts``). Costs are USD per million tokens; ``None``
+    keeps the table's value."""
+
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    input_cost: float | None = None
+    cached_input_cost: float | None = None
+    output_cost: float | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ModelSettings:
+        return cls(
+            context_window=data.get("context_window"),
+            max_output_tokens=data.get("max_output_tokens"),
+            input_cost=data.get("input_cost"),
+            cached_input_cost=data.get("cached_input_cost"),
+            output_cost=data.get("output_cost"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class McpSettings:
     """The MCP servers by name (``[mcp.servers.<name>]``)."""
 
@@ -230,6 +253,40 @@ class McpSettings:
             servers=_frozen(
                 {name: McpServerSettings.from_data(raw) for name, raw in servers.items()}
             )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSettings:
+    """The ``[context]`` table: compaction, project instructions and attachments."""
+
+    auto_compact: bool = True
+    """Summarize the conversation by itself when a request would pass the threshold."""
+    compact_threshold: float = 0.85
+    """The share of the model's context window a request may fill before compaction."""
+    keep_turns: int = 2
+    """The last turns a compaction keeps verbatim (fewer when they alone do not fit)."""
+    project_docs: bool = True
+    """Load ``AGENTS.md`` files into the system prompt."""
+    project_docs_max_bytes: int = 32_768
+    """The most ``AGENTS.md`` text loaded, all files together."""
+    attachment_max_bytes: int = 5_242_880
+    """The largest file an ``@path`` attaches."""
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ContextSettings:
+        defaults = cls()
+        return cls(
+            auto_compact=bool(data.get("auto_compact", defaults.auto_compact)),
+            compact_threshold=float(data.get("compact_threshold", defaults.compact_threshold)),
+            keep_turns=int(data.get("keep_turns", defaults.keep_turns)),
+            project_docs=bool(data.get("project_docs", defaults.project_docs)),
+            project_docs_max_bytes=int(
+                data.get("project_docs_max_bytes", defaults.project_docs_max_bytes)
+            ),
+            attachment_max_bytes=int(
+                data.get("attachment_max_bytes", defaults.attachment_max_bytes)
+            ),
         )
 
 
@@ -250,6 +307,8 @@ class Settings:
     keys: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     ui: UISettings = field(default_factory=UISettings)
     mcp: McpSettings = field(default_factory=McpSettings)
+    models: Mapping[str, ModelSettings] = field(default_factory=lambda: _frozen(None))
+    context: ContextSettings = field(default_factory=ContextSettings)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Settings:
@@ -272,6 +331,13 @@ class Settings:
             keys=_frozen(data.get("keys")),
             ui=UISettings.from_data(data.get("ui") or {}),
             mcp=McpSettings.from_data(data.get("mcp") or {}),
+            models=_frozen(
+                {
+                    name: ModelSettings.from_data(raw)
+                    for name, raw in (data.get("models") or {}).items()
+                }
+            ),
+            context=ContextSettings.from_data(data.get("context") or {}),
         )
 
     def provider(self, provider_id: str) -> ProviderSettings:

@@ -62,6 +62,7 @@ from ikigai.providers.events import (
 from ikigai.providers.models import ModelLookup, ModelSpec, lookup
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -369,13 +370,20 @@ def _native(message: Message) -> list[tuple[str, list[dict[str, Any]]]]:
     """``message`` as (role, blocks) pairs; an assistant message may carry results too."""
     results = [_tool_result(block) for block in message.tool_results()]
     if message.role != "assistant":
-        texts = [
-            {"type": "text", "text": block.text}
-            for block in message.content
-            if isinstance(block, TextBlock) and block.text
-        ]
-        return [("user", results + texts)]
+        return [("user", results + _user_blocks(message))]
     return [("assistant", _assistant_blocks(message)), ("user", results)]
+
+
+def _user_blocks(message: Message) -> list[dict[str, Any]]:
+    """Text and image blocks of a user message, in order (images as base64 sources)."""
+    blocks: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            blocks.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            source = {"type": "base64", "media_type": block.media_type, "data": block.data}
+            blocks.append({"type": "image", "source": source})
+    return blocks
 
 
 def _tool_result(block: ToolResultBlock) -> dict[str, Any]:

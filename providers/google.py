@@ -37,6 +37,7 @@ from ikigai.providers.events import (
 from ikigai.providers.models import ModelSpec, lookup
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -268,6 +269,8 @@ def _user_parts(message: Message) -> list[dict[str, Any]]:
         if isinstance(block, TextBlock):
             if block.text:
                 parts.append({"text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"inlineData": {"mimeType": block.media_type, "data": block.data}})
         elif isinstance(block, ToolResultBlock):
             parts.append(function_response(block))
     return parts

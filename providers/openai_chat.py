@@ -24,6 +24,7 @@ from ikigai.providers.events import (
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.openai_models import model_spec, reasoning_effort, sampling_params
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -104,7 +105,7 @@ def serialize_messages(request: Request) -> list[dict[str, Any]]:
 
 def _serialize(message: Message) -> list[dict[str, Any]]:
     if message.role == "user":
-        return [{"role": "user", "content": message.text()}]
+        return [{"role": "user", "content": _user_content(message)}]
     if message.role == "tool":
         return [
             {"role": "tool", "tool_call_id": result.tool_call_id, "content": result.output}
@@ -125,6 +126,19 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
     results = [b for b in message.content if isinstance(b, ToolResultBlock)]
     extra = [{"role": "tool", "tool_call_id": r.tool_call_id, "content": r.output} for r in results]
     return [entry, *extra]
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, or text and ``image_url`` parts with images."""
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"type": "image_url", "image_url": {"url": block.data_url()}})
+    return parts
 
 
 def _usage(raw: dict[str, Any]) -> Usage:

@@ -47,6 +47,7 @@ from ikigai.providers.openai_models import (
     sampling_params,
 )
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -213,7 +214,7 @@ def _function_call_output(result: ToolResultBlock) -> dict[str, Any]:
 
 def _serialize(message: Message) -> list[dict[str, Any]]:
     if message.role == "user":
-        return [{"role": "user", "content": message.text()}]
+        return [{"role": "user", "content": _user_content(message)}]
     if message.role == "tool":
         return [_function_call_output(result) for result in message.tool_results()]
     native = _native_items(message)
@@ -221,6 +222,19 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
         results = [_function_call_output(r) for r in message.tool_results()]
         return [*native, *results]
     return _assistant_items(message)
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, or ``input_text``/``input_image`` parts."""
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "input_text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"type": "input_image", "image_url": block.data_url(), "detail": "auto"})
+    return parts
 
 
 def _native_items(message: Message) -> list[dict[str, Any]] | None:

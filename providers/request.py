@@ -78,7 +78,26 @@ class ToolResultBlock:
     images: tuple[ImagePart, ...] = ()
 
 
-ContentBlock = TextBlock | ThinkingBlock | ToolCallBlock | ToolResultBlock
+@dataclass(frozen=True, slots=True)
+class ImageBlock:
+    """An image in a user message (an attachment): base64 ``data`` of ``media_type``.
+
+    Kept base64-encoded because every wire format sends it that way, and a
+    long conversation would otherwise encode the same image for every request.
+    ``name`` is how the user referred to it (the attachment's path).
+    """
+
+    media_type: str
+    data: str
+    name: str = ""
+    kind: Literal["image"] = "image"
+
+    def data_url(self) -> str:
+        """``data:<media type>;base64,<data>``, as the OpenAI APIs take an image."""
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+ContentBlock = TextBlock | ThinkingBlock | ToolCallBlock | ToolResultBlock | ImageBlock
 
 
 @dataclass(slots=True)
@@ -111,6 +130,9 @@ class Message:
 
     def thinking(self) -> list[ThinkingBlock]:
         return [block for block in self.content if isinstance(block, ThinkingBlock)]
+
+    def images(self) -> list[ImageBlock]:
+        return [block for block in self.content if isinstance(block, ImageBlock)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ _HEADINGS = {
     "clear": "Clear",
     "usage": "Usage",
     "interrupted": "Interrupted",
+    "summary": "Summary (the context was compacted here)",
 }
 
 
@@ -177,6 +178,15 @@ def _message_lines(message: StoredMessage) -> list[str]:
         lines.extend(_fenced(str(data.get("output", message.content)), ""))
     elif message.content:
         lines.extend([message.content, ""])
+    attached = data.get("attachments") if message.kind == "user" else None
+    if isinstance(attached, list) and attached:
+        names = [
+            f"`{a.get('shown') or a.get('path')}` "
+            f"({a.get('size', '?')} bytes, {a.get('kind', '?')})"
+            for a in attached
+            if isinstance(a, dict)
+        ]
+        lines.extend([f"_Attached: {', '.join(names)}_", ""])
     for call in data.get("tool_calls", []) if message.kind == "assistant" else []:
         if isinstance(call, dict):
             lines.append(f"**Tool call** `{call.get('name', '?')}`")
@@ -186,6 +196,8 @@ def _message_lines(message: StoredMessage) -> list[str]:
             [f"**Error ({data.get('error_category', 'unknown')})**: {data['error_message']}", ""]
         )
     usage = [f"{key.removesuffix('_tokens')} {data[key]}" for key in _USAGE_KEYS if key in data]
+    if isinstance(data.get("cost_usd"), int | float):
+        usage.append(f"cost ${data['cost_usd']:.4f}")
     if usage:
         lines.extend([f"_Tokens: {', '.join(usage)}_", ""])
     return lines

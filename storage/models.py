@@ -17,6 +17,7 @@ MessageKind = Literal[
     "clear",
     "usage",
     "interrupted",
+    "summary",
 ]
 MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
 
@@ -46,6 +47,9 @@ class ConversationSummary:
     first user message (``None`` while there is none). ``model`` is the model of
     the latest assistant message. ``message_count`` counts every branch;
     ``leaf_id`` is the last message of the branch the user is on.
+    ``cost_usd`` sums the known costs of its answers
+    and summaries (``None`` when none is known); ``cost_partial`` says some answer
+    had no known price, so the sum is a lower bound.
     """
 
     id: int
@@ -56,6 +60,8 @@ class ConversationSummary:
     updated_at: str
     data: dict[str, Any] = field(default_factory=dict)
     leaf_id: int | None = None
+    cost_usd: float | None = None
+    cost_partial: bool = False
 
     @property
     def forked_from(self) -> int | None:

@@ -45,7 +45,13 @@ SELECT c.id, c.title, c.created_at, c.updated_at, c.data,
     (SELECT json_extract(m.data, '$.model') FROM messages AS m
         WHERE m.conversation_id = c.id AND m.kind = 'assistant'
         ORDER BY m.id DESC LIMIT 1),
-    c.leaf_id
+    c.leaf_id,
+    (SELECT sum(json_extract(m.data, '$.cost_usd')) FROM messages AS m
+        WHERE m.conversation_id = c.id AND m.kind IN ('assistant', 'summary')),
+    (SELECT count(*) FROM messages AS m
+        WHERE m.conversation_id = c.id AND m.kind IN ('assistant', 'summary')
+        AND json_extract(m.data, '$.output_tokens') > 0
+        AND json_extract(m.data, '$.cost_usd') IS NULL)
 FROM conversations AS c
 """
 SearchOrder = Literal["relevance", "newest"]
@@ -476,6 +482,8 @@ def _summary(row: sqlite3.Row) -> ConversationSummary:
         message_count=int(row[5]),
         model=str(row[6]) if row[6] is not None else None,
         leaf_id=int(row[7]) if row[7] is not None else None,
+        cost_usd=float(row[8]) if row[8] is not None else None,
+        cost_partial=bool(row[9]),
     )
 
 

@@ -202,28 +202,17 @@ class IkigaiApp(BranchActions, ViewActions):
 
     def update_status(self) -> None:
         """Refresh the status bar's information from the conversation."""
-        run = self.current_run
-        conversation = self._conversation
-        tokens = conversation.tokens if conversation is not None else None
-        missing = run.missing_key_vars
-        warning = f"set {' or '.join(missing)}" if missing else ""
-        if conversation is not None and conversation.storage_problem:
-            warning = warning or "not saved"
-        self.status_info = StatusInfo(
-            profile=run.profile,
-            model=run.model_spec,
-            thinking=run.thinking,
-            last_tokens=(tokens.last_input, tokens.last_output) if tokens else (0, 0),
-            total_tokens=tokens.total if tokens else 0,
-            conversation=conversation.id if conversation is not None else None,
-            warning=warning,
-        )
+        from ikigai.tui.status import status_info
+
+        self.status_info = status_info(self)
 
     def on_engine_notice(self, notice: Notice) -> None:
-        """Storage trouble (and recovery) from the engine: one note, and the status bar."""
+        """Storage trouble, compaction and AGENTS.md notes from the engine, and the bar."""
         if not self.is_running or not self.screen_stack:
             return  # closing: what was not saved is said on stderr after exit
-        self.scrollback.note(notice.text, warning=notice.level == "warning")
+        from ikigai.tui.context_view import show_notice
+
+        show_notice(self, notice)
         self.update_status()
 
     def on_bus_message(self, message: BusMessage) -> None:
@@ -266,6 +255,9 @@ class IkigaiApp(BranchActions, ViewActions):
                 "a turn is running: your prompt stays in the input — Esc cancels the turn",
                 warning=True,
             )
+            return
+        if self._conversation is not None and self._conversation.compacting:
+            self.scrollback.note("compacting: your prompt stays in the input", warning=True)
             return
         missing = self.current_run.missing_key_message()
         if missing:

@@ -3,7 +3,8 @@
 ``execute(host, line)`` runs one command against a ``CommandHost`` (the app);
 an unknown command or a bad argument becomes a one-line error in the
 scrollback, never an exception. ``complete(line, host)`` completes command
-names, model names, thinking levels, profile names and mark labels.
+names, model names, thinking levels, profile names, mark labels and the
+``@path`` of a file to attach (from the working directory).
 """
 
 from __future__ import annotations
@@ -272,6 +273,20 @@ async def _mcp(host: CommandHost, words: list[str], rest: str) -> None:
     host.note(describe_servers(await host.conversation.mcp_status()))
 
 
+async def _compact(host: CommandHost, words: list[str], rest: str) -> None:
+    host.note("compacting: the model is summarizing the conversation…")
+    await host.conversation.compact(rest or None)
+    # The divider and the summary come with the engine's compaction notice.
+
+
+async def _context(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui.context_view import context_lines
+
+    report = await host.conversation.context_report()
+    for line in context_lines(report):
+        host.note(line)
+
+
 async def _quit(host: CommandHost, words: list[str], rest: str) -> None:
     await host.quit_app()
 
@@ -310,6 +325,13 @@ COMMANDS: dict[str, Command] = {
             _branch,
         ),
         Command("fork", "/fork", "copy this branch into a new conversation", _fork),
+        Command(
+            "compact",
+            "/compact [instructions]",
+            "summarize the conversation so far; the last turns stay verbatim",
+            _compact,
+        ),
+        Command("context", "/context", "what the context holds, and the window", _context),
         Command("copy", "/copy [N | code [N]]", "copy the last answer, a message or code", _copy),
         Command("mcp", "/mcp", "MCP servers: state, tools and their permissions", _mcp),
         Command("quit", "/quit", "quit (a running turn is stored first)", _quit),
@@ -357,6 +379,10 @@ def _model_candidates(conversation: Conversation, arg: str = "") -> list[str]:
 
 def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
     """Complete ``line``: returns the completed line and the candidates considered."""
+    from ikigai.tui.mention_complete import complete_mention, mention_at_end
+
+    if mention_at_end(line) is not None:
+        return complete_mention(line, host.conversation.tools_cwd)
     if not line.startswith("/"):
         return line, []
     body = line[1:]

@@ -86,7 +86,8 @@ async def load_earlier(app: IkigaiApp) -> None:
     app.scrollback.has_earlier = bool(rows) and rows[0].parent_id is not None
     if rows:
         app.oldest_shown = rows[0].id
-        app.scrollback.prepend(views_from_rows(rows, app.advise))
+        below = bool(app.scrollback.query(".compacted-divider"))
+        app.scrollback.prepend(views_from_rows(rows, app.advise, compacted_below=below))
         await app.branches.refresh_versions()
 
 

@@ -204,7 +204,8 @@ def test_history_shows_message_ids_versions_and_forks(
 
     asyncio.run(fork())
     conversations = run_ikigai(["history"], env).stdout.decode().splitlines()
-    assert conversations[0].startswith("2\t") and "2 messages (fork of 1)\tq1" in conversations[0]
+    newest = conversations[0]
+    assert newest.startswith("2\t") and "2 messages (fork of 1)\t-\tq1" in newest
 
 
 def test_an_old_database_continues_with_its_whole_history(

@@ -53,6 +53,7 @@ def test_anthropic_list_merged_with_the_table_as_json(
         "known": True,
         "thinking": "adaptive",
         "max_output_tokens": 128_000,
+        "context_window": 1_000_000,  # from the model-facts table
         "display_name": "Claude Opus 4 7",
     }
     assert by_id["claude-new-9"]["known"] is False

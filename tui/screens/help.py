@@ -30,7 +30,7 @@ MCP_SERVERS = (
 
 INPUT_KEYS: tuple[tuple[str, str], ...] = (
     ("up / down", "prompt history (on the first / last line)"),
-    ("tab", "complete a slash command, model, level, profile or mark"),
+    ("tab", "complete a command, model, level, profile, mark, @path"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
     ("enter on a tool call", "expand its output"),
     ("up / down", "move the selection, once alt+up selected a message"),

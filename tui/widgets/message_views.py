@@ -111,6 +111,13 @@ ERROR_ADVICE: dict[str, str] = {
 
 def error_advice(error: Error, *, keys: tuple[str, ...], base_url: str, provider: str) -> str:
     """What to do about ``error``, in one sentence."""
+    from ikigai.engine.compaction import is_context_overflow
+
+    if is_context_overflow(error):
+        return (
+            "The conversation no longer fits the model's context window: /compact "
+            "summarizes it (the messages stay stored), then /retry."
+        )
     if error.retry_after_ms:
         retry = f"Retry after {error.retry_after_ms / 1000:.0f} s (/retry)."
     else:

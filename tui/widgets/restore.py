@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from textual.widget import Widget
 
 from ikigai.providers.events import Error
+from ikigai.tui.widgets.compaction_views import compaction_views, dim
 from ikigai.tui.widgets.message_views import (
     AssistantMessage,
     ErrorBlock,
@@ -22,8 +23,18 @@ if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
 
 
-def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str]) -> list[Widget]:
-    """One widget per stored row worth showing, finished (frozen) and in order."""
+def views_from_rows(
+    rows: Sequence[StoredMessage],
+    advise: Callable[[Error], str],
+    *,
+    compacted_below: bool = False,
+) -> list[Widget]:
+    """One widget per stored row worth showing, finished (frozen) and in order.
+
+    A ``summary`` row (a compaction) dims what came before it and shows the
+    divider and the summary; ``compacted_below`` dims every row (an earlier
+    page above a compaction already shown).
+    """
     views: list[Widget] = []
     tools: dict[str, ToolCallView] = {}
     answer: StoredRow | None = None
@@ -80,4 +91,12 @@ def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str
             views.append(Notice("── context cleared ──"))
         elif kind == "interrupted":
             views.append(Notice("⏹ interrupted before the model answered"))
+        elif kind == "summary":
+            from ikigai.engine.compaction import Compacted
+
+            dim(views)
+            done = Compacted.from_record(row.content, row.data)
+            views.extend(compaction_views(done.describe(), row.content))
+    if compacted_below:
+        dim(views)
     return views
