@@ -16,20 +16,29 @@ spread over the deltas. A provider whose work per delta grows with the answer
 is a 200,000-delta answer costing at most 1.2 times as much per delta as a
 10,000-delta one.
 
+With ``--through headless`` the answer goes the whole way a headless run
+takes it instead: the engine's ``Conversation`` (one accumulator per response,
+the background storage writer on a real SQLite file) and the headless writer
+printing the text (to ``/dev/null``), so the figure is what ``ikigai -p`` pays
+per delta with storage on.
+
 Run: ``.venv/bin/python bench/provider_deltas.py [--small 10000] [--large 200000]
-[--rounds 5] [--formats openai-chat,openai,anthropic,google]``.
+[--rounds 5] [--formats openai-chat,openai,anthropic,google] [--through headless]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,8 +130,53 @@ async def one_run(fmt: str, url: str, deltas: int) -> float:
     return (finished - first) / (len(pieces) - 1)
 
 
+class _Discard(io.TextIOBase):
+    """A stdout that takes text and keeps none (like /dev/null, without a file)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+async def one_headless_run(fmt: str, url: str, deltas: int, workdir: Path) -> float:
+    """Seconds per delta of one answer through the engine, storage and headless writer."""
+    from ikigai.cli.headless import HeadlessWriter
+    from ikigai.engine.conversation import Conversation
+    from ikigai.engine.settings import Settings, resolve_run
+    from ikigai.storage.repository import Database
+
+    settings = Settings.from_data({"providers": {fmt: {"base_url": url + BASE[fmt]}}})
+    run = resolve_run(
+        settings, model=f"{fmt}/{MODEL[fmt]}", env={"BENCH_KEY": "k"}, require_key=False
+    )
+    run = replace(run, options=replace(run.options, api_key="bench-key", max_retries=0))
+    db = await Database.open(workdir / f"headless-{fmt}-{deltas}.db")
+    conversation = Conversation(settings, run, db=db, prompt_must_be_stored=True)
+    sink = _Discard()
+    writer = HeadlessWriter("text", sink, sys.stderr, sanitize=False)
+    turn = conversation.send("write")
+    count = 0
+    first = finished = 0.0
+    async for event in turn:
+        writer(turn.response_number, event)
+        if type(event) is TextDelta:
+            if not count:
+                first = time.perf_counter()
+            count += 1
+        elif type(event) is Done:
+            finished = time.perf_counter()
+    writer.finish()
+    saved = await conversation.close(30)
+    if count != deltas or not finished or not saved:
+        raise SystemExit(f"{fmt}: {count} deltas (expected {deltas}), saved={saved}")
+    return (finished - first) / (count - 1)
+
+
 async def measure(
-    fmt: str, urls: tuple[str, str], sizes: tuple[int, int], rounds: int
+    fmt: str,
+    urls: tuple[str, str],
+    sizes: tuple[int, int],
+    rounds: int,
+    run: Callable[[str, str, int], Awaitable[float]],
 ) -> tuple[float, float]:
     """Median seconds per delta of the small and the large answer.
 
@@ -133,13 +187,13 @@ async def measure(
     small, large = sizes
     repeat = max(1, large // small)
     for url, deltas in zip(urls, sizes, strict=True):
-        await one_run(fmt, url, deltas)
+        await run(fmt, url, deltas)
     small_costs: list[float] = []
     large_costs: list[float] = []
     for _ in range(rounds):
-        large_costs.append(await one_run(fmt, urls[1], large))
+        large_costs.append(await run(fmt, urls[1], large))
         for _ in range(repeat):
-            small_costs.append(await one_run(fmt, urls[0], small))
+            small_costs.append(await run(fmt, urls[0], small))
     await close_shared_client()
     return statistics.median(small_costs), statistics.median(large_costs)
 
@@ -150,12 +204,20 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--through", choices=("provider", "headless"), default="provider")
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f]
     workdir = Path(tempfile.mkdtemp(prefix="ikigai-bench-deltas-"))
+    if args.through == "headless":
+
+        async def run(fmt: str, url: str, deltas: int) -> float:
+            return await one_headless_run(fmt, url, deltas, workdir)
+    else:
+        run = one_run
     print(
-        f"deltas of {DELTA} characters; medians over {args.rounds} rounds "
-        "(one large answer and the same number of deltas in small ones per round)"
+        f"deltas of {DELTA} characters, through the {args.through}; medians over "
+        f"{args.rounds} rounds (one large answer and the same number of deltas in small "
+        "ones per round)"
     )
     print(f"{'format':12} {'small µs/delta':>15} {'large µs/delta':>15} {'ratio':>6}")
     worst = 0.0
@@ -164,7 +226,7 @@ def main() -> None:
         servers = [Server(render(fmt, answer(n)), workdir, f"{fmt}-{n}") for n in sizes]
         try:
             urls = (servers[0].url, servers[1].url)
-            small, large = asyncio.run(measure(fmt, urls, sizes, args.rounds))
+            small, large = asyncio.run(measure(fmt, urls, sizes, args.rounds, run))
         finally:
             for server in servers:
                 server.stop()

@@ -1,10 +1,14 @@
-"""Storage benchmark: 100,000 messages in 1,000 conversations.
+"""Storage benchmark: 100,000 messages in 1,000 conversations, then a branched tree.
 
-Run ``python bench/storage.py [--conversations N] [--per-conversation M] [--keep PATH]``.
-Reports insert throughput (through the public API, one transaction per
-conversation), time to open the database, to list conversations, to load the
-newest conversation's last 50 messages, to search, and the file size.
-Not part of the test run.
+Run ``python bench/storage.py [--conversations N] [--per-conversation M] [--keep PATH]
+[--tree-only]``. Reports insert throughput (through the public API, one
+transaction per conversation), time to open the database, to list
+conversations, to load the newest conversation's last 50 messages, to search,
+and the file size. Then a 10,000-message conversation tree whose current path
+is 1,000 messages long (the rest are side branches left along the way): the
+time to build that path (the indexed query, then the model context from it),
+to find the versions of a page, and to find the newest leaf of the whole tree.
+``--tree-only`` runs only the tree part. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ikigai.engine.context import rebuild
 from ikigai.storage import Database
 
 WORDS = [
@@ -131,14 +136,80 @@ async def timed(action: Callable[[], Awaitable[Any]], repeat: int = 20) -> tuple
     return statistics.median(times), result
 
 
+async def fill_tree(db: Database, path_length: int, total: int) -> tuple[int, int]:
+    """A conversation of ``total`` messages whose current path has ``path_length``.
+
+    After each message of the path, a side branch (a regenerated answer or an
+    edited prompt, then a few more turns) leaves from it, so the ids of the
+    path and of the branches interleave as they do when someone works.
+    Returns the conversation and its leaf.
+    """
+    rng = random.Random(7)
+    conversation = await db.create_conversation()
+    side_total = total - path_length
+    parent: int | None = None
+    written = 0
+    async with db.transaction():
+        for index in range(path_length):
+            kind = "user" if index % 2 == 0 else "assistant"
+            data = None if kind == "user" else {"model": "m", "input_tokens": 10}
+            parent = await db.add_message(
+                conversation, kind, sentence(rng, 12), data=data, parent_id=parent
+            )
+            remaining = path_length - index - 1
+            share = (side_total - written) // (remaining + 1) if remaining else side_total - written
+            side_parent = parent
+            for step in range(share):
+                side_kind = "assistant" if (index + step) % 2 == 0 else "user"
+                side_parent = await db.add_message(
+                    conversation, side_kind, sentence(rng, 12), parent_id=side_parent
+                )
+            written += share
+        assert parent is not None
+        await db.set_leaf(conversation, parent)
+    return conversation, parent
+
+
+async def tree_bench(path: Path) -> None:
+    db = await Database.open(path)
+    conversation, leaf = await fill_tree(db, 1_000, 10_000)
+    summary = await db.get_conversation(conversation)
+    assert summary is not None
+
+    async def build() -> Any:
+        return rebuild(await db.path_messages(conversation, leaf))
+
+    ms, rows = await timed(lambda: db.path_messages(conversation, leaf))
+    print(
+        f"tree of {summary.message_count:,} messages: path of {len(rows):,} queried in {ms:.2f} ms"
+    )
+    ms, built = await timed(build)
+    print(f"  path of {len(rows):,} built (query + model context): {ms:.2f} ms (target <= 50)")
+    assert len(built.context) == 1_000
+    ms, page = await timed(lambda: db.path_messages(conversation, leaf, limit=50))
+    print(f"  last 50 messages of the path: {ms:.2f} ms")
+    ms, versions = await timed(lambda: db.versions(conversation, [r.id for r in page]))
+    branched = sum(1 for v in versions.values() if v.count > 1)
+    print(f"  versions of those 50 ({branched} with siblings): {ms:.2f} ms")
+    root = rows[0].id
+    ms, newest = await timed(lambda: db.latest_leaf(root), repeat=5)
+    print(f"  newest leaf below the root (walks all {summary.message_count:,}): {ms:.2f} ms")
+    assert newest is not None
+    await db.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--per-conversation", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="write the database here instead of a temp dir")
+    parser.add_argument("--tree-only", action="store_true", help="only the branched tree")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         path = args.keep or Path(scratch) / "bench.db"
+        if args.tree_only:
+            await tree_bench(path)
+            return
         total = args.conversations * args.per_conversation
         work = plan(args.conversations, args.per_conversation)
         db = await Database.open(path)
@@ -179,6 +250,7 @@ async def main() -> None:
         await db.close()
         size = path.stat().st_size
         print(f"database file: {size / 1e6:.1f} MB ({size / total:.0f} bytes/message)")
+        await tree_bench(path)
 
 
 if __name__ == "__main__":

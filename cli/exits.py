@@ -8,6 +8,8 @@ EXIT_USAGE = 2
 """Usage, configuration or storage problems."""
 EXIT_INTERRUPTED = 130
 """Ctrl+C (the shell's convention for SIGINT); the partial answer is stored."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (``| head``); the answer was still stored."""
 EXIT_HANGUP = 129
 """SIGHUP (the terminal went away): handled like Ctrl+C."""
 EXIT_TERMINATED = 143

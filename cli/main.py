@@ -29,14 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ikigai",
         description="A terminal client for large language models. "
         "Without -p it opens the full-screen app.",
-        epilog="Subcommands: 'ikigai history [--search TEXT] [--limit N]', "
-        "'ikigai export ID [--format md|json] [-o FILE]'.",
+        epilog="Subcommands: 'ikigai history [ID [--all-branches]] [--search TEXT] [--limit N]', "
+        "'ikigai export ID [--format md|json] [--all-branches] [-o FILE]', "
+        "'ikigai models [PROVIDER] [--base-url URL] [--output text|json]'.",
     )
-    parser.add_argument("-p", "--prompt", help="run headless: answer PROMPT and exit")
+    parser.add_argument(
+        "-p",
+        "--prompt",
+        help="run headless: answer PROMPT and exit; @path attaches a file; "
+        "'/compact [instructions]' with -c summarizes the conversation instead",
+    )
     parser.add_argument("--profile", help="profile from the config file")
     parser.add_argument("--model", help="model as [PROVIDER/]MODEL")
     parser.add_argument("--thinking", choices=THINKING_CHOICES, help="thinking level")
     parser.add_argument("--base-url", help="override the provider's base URL for this run")
+    parser.add_argument(
+        "--no-key",
+        action="store_true",
+        help="the provider needs no API key (a local server: Ollama, llama.cpp, vLLM)",
+    )
+    parser.add_argument(
+        "--system", metavar="TEXT", help="the system prompt for this run (replaces the profile's)"
+    )
     parser.add_argument(
         "--output", choices=("text", "jsonl"), default="text", help="headless output format"
     )
@@ -51,15 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue",
         dest="continue_last",
         action="store_true",
-        help="continue the newest conversation",
+        help="continue the newest conversation (its most recently updated branch)",
     )
     parser.add_argument("--conversation", type=int, help="continue conversation ID")
+    parser.add_argument(
+        "--from",
+        dest="from_message",
+        type=int,
+        metavar="MESSAGE_ID",
+        help="headless: continue after message MESSAGE_ID, as a new branch",
+    )
     parser.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="TOOL[,TOOL]",
-        help="headless: let these tools run without asking ('all' for every tool)",
+        help="headless: let these tools run without asking ('all' for every tool, "
+        "mcp__SERVER__* for every tool of an MCP server)",
     )
     parser.add_argument("--version", action="version", version="ikigai 0.2.0")
     return parser
@@ -79,11 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ikigai.cli.library import export_command
 
         return export_command(args_list[1:])
+    if args_list[:1] == ["models"]:
+        from ikigai.cli.models import models_command
+
+        return models_command(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:
-        if args.output != "text" or args.no_store or args.allow:
-            parser.error("--output, --no-store and --allow apply to headless runs (-p)")
+        if args.output != "text" or args.no_store or args.allow or args.from_message is not None:
+            parser.error("--output, --no-store, --allow and --from apply to headless runs (-p)")
         from ikigai.tui.launch import run_app
 
         return run_app(args)

@@ -1,9 +1,12 @@
 """``ikigai -p PROMPT``: one headless turn, driven through the engine's ``Conversation``.
 
 The front end only assembles the prompt (stdin appended), resolves the
-configuration, picks the conversation to continue and writes what the turn
-yields: the answer (or every event as JSONL) to stdout, notices to stderr.
-Everything else (context, tools, storage) is the engine's.
+configuration, picks the conversation to continue (``-c`` and
+``--conversation``: its most recently updated branch; ``--from MESSAGE_ID``: a
+new branch after that message) and writes what the turn yields: the answer
+(or every event as JSONL, with a ``stored`` line per stored message) to
+stdout, notices to stderr. Everything else (context, tools, storage) is the
+engine's.
 
 Storage is strict here: a prompt that cannot be stored is not sent (exit 2),
 and an answer that could not be stored completely is still printed whole,
@@ -20,6 +23,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ikigai.cli.exits import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILURE,
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
@@ -60,6 +64,13 @@ def run_headless_command(args: argparse.Namespace) -> int:
 
     if args.no_store and (args.continue_last or args.conversation is not None):
         return fail("--no-store cannot be combined with --continue or --conversation")
+    if args.from_message is not None and (
+        args.no_store or args.continue_last or args.conversation is not None
+    ):
+        return fail(
+            "--from picks the conversation itself: it cannot be combined with "
+            "--no-store, --continue or --conversation"
+        )
     prompt = read_prompt(args.prompt)
     if not prompt.strip():
         return fail("error: the prompt is empty")
@@ -72,6 +83,8 @@ def run_headless_command(args: argparse.Namespace) -> int:
             thinking=args.thinking,
             base_url=args.base_url,
             max_turns=args.max_turns,
+            system_prompt=args.system,
+            no_key=args.no_key,
         )
     except ConfigError as exc:
         return fail(str(exc))
@@ -159,7 +172,8 @@ async def _headless(
     from ikigai.engine.tools.policy import PolicyError, parse_allow
 
     try:
-        allowed = parse_allow(args.allow) if args.allow else frozenset[str]()
+        servers = settings.mcp.servers
+        allowed = parse_allow(args.allow, mcp_servers=servers) if args.allow else frozenset[str]()
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
     writer = HeadlessWriter(args.output, sys.stdout, sys.stderr, sanitize=stdout_is_terminal())
@@ -170,10 +184,13 @@ async def _headless(
             run,
             db=db,
             tools=ToolAccess(allowed=allowed),
+            on_notice=writer.notice,
             prompt_must_be_stored=True,
             prompt_wait=_storage_wait(settings),
             base_url=args.base_url,
+            no_key=args.no_key,
             strict=True,
+            report_rows=args.output == "jsonl",
         )
     except ConfigError as exc:
         if db is not None:
@@ -191,23 +208,36 @@ async def _headless(
         problem = conversation.storage_problem or "storage failed"
         writer.error_line(f"error: the conversation was not stored completely: {problem}")
         return status if status != EXIT_OK else EXIT_USAGE
+    if status == EXIT_OK and writer.closed:
+        return EXIT_BROKEN_PIPE
     return status
 
 
 async def _run_turn(
     args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
 ) -> int:
-    if args.conversation is not None:
-        await conversation.open(int(args.conversation))
-    elif args.continue_last and await conversation.open_newest() is None:
+    if args.from_message is not None:
+        await conversation.continue_from(int(args.from_message))
+    elif args.conversation is not None:
+        await conversation.open(int(args.conversation), branch="newest")
+    elif args.continue_last and await conversation.open_newest(branch="newest") is None:
         raise UsageError(f"no conversation to continue in {_db_path(conversation)}")
+    if is_compact_command(args.prompt):
+        return await _compact(args, conversation, writer, prompt)
     warning = conversation.model_warning()
     if warning:
         writer.warn(warning)
-    turn = conversation.send(prompt)
+    from ikigai.engine.attachments import mentions
+    from ikigai.providers.events import Done
+
+    # Only the -p argument attaches files: piped input is data, and an @ in it is text.
+    turn = conversation.send(prompt, attachments=mentions(args.prompt))
     try:
         async for event in turn:
-            writer(turn.response_number, event)
+            cost = None
+            if type(event) is Done and turn.accumulator is not None:
+                cost = conversation.response_cost(turn.accumulator)
+            writer(turn.response_number, event, cost)
     except asyncio.CancelledError:
         writer.finish()
         await conversation.close(_storage_wait(conversation.settings))
@@ -215,10 +245,45 @@ async def _run_turn(
     outcome = turn.outcome
     assert outcome is not None
     if outcome.error is not None:
-        writer.error(outcome.error)
+        from ikigai.engine.compaction import is_context_overflow
+
+        hint = ""
+        if is_context_overflow(outcome.error):
+            hint = (
+                "the conversation no longer fits the model's context window: "
+                "'ikigai -c -p /compact' summarizes it"
+            )
+        writer.error(outcome.error, hint)
         return EXIT_FAILURE
     if outcome.status == "max_turns":
         writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
+    return EXIT_OK
+
+
+COMPACT_COMMAND = "/compact"
+
+
+def is_compact_command(prompt: str) -> bool:
+    """Whether the ``-p`` argument asks to compact the conversation instead of a turn."""
+    head = prompt.strip()
+    return head == COMPACT_COMMAND or head.startswith(COMPACT_COMMAND + " ")
+
+
+async def _compact(
+    args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
+) -> int:
+    """``ikigai -c -p "/compact [instructions]"``: summarize the continued conversation."""
+    if args.conversation is None and not args.continue_last:
+        raise UsageError("/compact needs a conversation to compact: add -c or --conversation ID")
+    from ikigai.engine.conversation import CompactionError
+
+    instructions = prompt.strip().removeprefix(COMPACT_COMMAND).strip()
+    try:
+        compacted = await conversation.compact(instructions or None)
+    except CompactionError as exc:  # the provider or the network failed
+        writer.error_line(f"error: {exc}")
+        return EXIT_FAILURE
+    writer.summary(compacted.summary)
     return EXIT_OK
 
 

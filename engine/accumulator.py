@@ -94,6 +94,7 @@ class ResponseAccumulator:
         "_text",
         "_thinking",
         "base_data",
+        "cost_usd",
         "done",
         "error",
         "provider",
@@ -115,6 +116,8 @@ class ResponseAccumulator:
         self.response_model: str | None = None
         self.status: ResponseStatus = "streaming"
         self.version = 0
+        self.cost_usd: float | None = None
+        """The response's price, set by the conversation when it ends (``None``: unknown)."""
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -169,6 +172,12 @@ class ResponseAccumulator:
             self._calls[index] = call
             self._order.append(index)
         return call
+
+    def set_cost(self, cost_usd: float | None) -> None:
+        """Record the response's price (computed from its usage when it ended)."""
+        if cost_usd != self.cost_usd:
+            self.cost_usd = cost_usd
+            self.version += 1
 
     def interrupt(self) -> None:
         """The response was cancelled: what arrived is kept, marked ``interrupted``."""
@@ -249,6 +258,10 @@ class ResponseAccumulator:
             data["finish_reason"] = self.done.finish_reason
             data.update(self.done.usage.to_dict())
             data["provider_data"] = self.done.provider_data
+            if self.done.detail is not None:
+                data["stop_detail"] = self.done.detail  # paused, context_window, refusal
+        if self.cost_usd is not None:
+            data["cost_usd"] = self.cost_usd
         if self.error is not None:
             data.update(
                 error_category=self.error.category,

@@ -24,8 +24,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ikigai.engine.settings import ConfigError
-from ikigai.providers.registry import PROVIDERS
+from ikigai.engine.mcp.names import MAX_SERVER_NAME_LENGTH, valid_server_name
+from ikigai.engine.settings import DEFAULT_MCP_TIMEOUT, ConfigError
+from ikigai.providers.registry import PROVIDERS, UnknownProviderError, split_model
 from ikigai.providers.request import ThinkingLevel
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
 
@@ -42,6 +43,10 @@ class ProfileSettings(BaseModel):
     thinking: ThinkingLevel | None = None
     system_prompt: str | None = None
     max_output_tokens: int | None = Field(default=None, gt=0)
+    fallback: list[str] = Field(default_factory=list)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=1)
 
 
 class ProviderSettings(BaseModel):
@@ -91,6 +96,73 @@ class ToolsSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
 
 
+class McpServerSettings(BaseModel):
+    """One MCP server: ``command`` (+ ``args``, ``env``, ``cwd``) or ``url`` (+ ``headers``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = Field(default=None, min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    enabled: bool = True
+    allow: list[str] | None = None
+    deny: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=DEFAULT_MCP_TIMEOUT, gt=0, le=3600)
+    startup: Literal["lazy", "eager"] = "lazy"
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(
+                "set either command (a stdio server) or url (a streamable HTTP server)"
+            )
+        if self.url is not None:
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} must start with http:// or https://")
+            if self.args or self.env or self.cwd:
+                raise ValueError("args, env and cwd apply to stdio servers (command), not url")
+        elif self.headers:
+            raise ValueError("headers apply to HTTP servers (url), not command")
+        return self
+
+
+class McpSettings(BaseModel):
+    """The MCP servers, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    servers: dict[str, McpServerSettings] = Field(default_factory=dict)
+
+
+class ModelSettings(BaseModel):
+    """One ``[models."<model id>"]`` table: window, output bound and prices (USD per
+    million tokens) that extend or override ikigai's model table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    input_cost: float | None = Field(default=None, ge=0)
+    cached_input_cost: float | None = Field(default=None, ge=0)
+    output_cost: float | None = Field(default=None, ge=0)
+
+
+class ContextSettings(BaseModel):
+    """The [context] table: compaction, project instructions (AGENTS.md), attachments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_compact: bool = True
+    compact_threshold: float = Field(default=0.85, gt=0, le=1)
+    keep_turns: int = Field(default=2, ge=0, le=100)
+    project_docs: bool = True
+    project_docs_max_bytes: int = Field(default=32_768, ge=0)
+    attachment_max_bytes: int = Field(default=5_242_880, gt=0)
+
+
 def _default_profiles() -> dict[str, ProfileSettings]:
     return {"default": ProfileSettings(model=DEFAULT_MODEL)}
 
@@ -113,6 +185,9 @@ class Settings(BaseSettings):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     keys: dict[str, str] = Field(default_factory=dict)
     ui: UISettings = Field(default_factory=UISettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
+    context: ContextSettings = Field(default_factory=ContextSettings)
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -193,3 +268,20 @@ def _check_semantics(settings: Settings, path: Path) -> None:
                 f"config error in {_where(['providers', name], path)}: providers.{name}: "
                 f"unknown provider (known: {', '.join(PROVIDERS)})"
             )
+    for name in settings.mcp.servers:
+        if not valid_server_name(name):
+            raise ConfigError(
+                f"config error in {_where(['mcp', 'servers', name], path)}: mcp.servers.{name}: "
+                "a server name uses letters, digits, '-' and single '_' between them "
+                f"(at most {MAX_SERVER_NAME_LENGTH} characters)"
+            )
+    for profile, chosen in settings.profiles.items():
+        for entry in chosen.fallback:
+            try:
+                split_model(entry)
+            except UnknownProviderError as exc:
+                loc = ["profiles", profile, "fallback"]
+                raise ConfigError(
+                    f"config error in {_where(loc, path)}: profiles.{profile}.fallback: "
+                    f"{entry!r}: {exc}"
+                ) from None

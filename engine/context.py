@@ -1,17 +1,21 @@
 """Rebuilding the model context of a stored conversation, with its marks.
 
 Stored rows are the record of everything shown; the model context is what
-the next request sends. ``rebuild`` walks the rows once, in order:
+the next request sends. A conversation is a tree; ``rebuild`` is given one
+path of it (root to leaf, as ``Database.path_messages`` returns it, tool-call
+attachments included and ignored) and walks it once, in order:
 
 * ``clear`` starts the context (and the marks) afresh;
 * ``mark`` remembers the context's length under its label; ``rewind`` cuts the
   context back to the mark named in its data and forgets later marks;
 * partial answers (status ``streaming``, ``interrupted`` or ``error``) are
   shown but not sent back to the model;
-* an answer whose parent is an earlier prompt (a regenerated answer) replaces
-  what followed that prompt;
 * tool calls that never got a result (a crash or a cancel while a tool ran)
-  are answered with an error result so the context stays valid.
+  are answered with an error result so the context stays valid;
+* a ``summary`` (a compaction) replaces what came before the turns it kept
+  with the summary (``engine.compaction``);
+* a prompt's stored attachments come back as the blocks first sent
+  (``engine.attachments``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ class Rebuilt:
     last_output_tokens: int = 0
     last_row_id: int | None = None
     last_prompt_id: int | None = None
+    cost_usd: float | None = None
+    """The known costs of the answers and summaries, summed (``None``: none known)."""
+    cost_partial: bool = False
+    """Some answer had no known price: ``cost_usd`` is a lower bound."""
+    measured: tuple[Message | None, int] | None = None
+    """The last answer's request, measured by the provider: the message that ended it
+    and its input plus output tokens (``None`` once the context changed otherwise)."""
 
 
 def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
@@ -58,22 +69,25 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
     out = Rebuilt()
     context = out.context
     marks = out.marks
-    # Where each user prompt sits in the context, to place a regenerated answer.
+    # Where the last prompt sits in the context, so a compaction can tell if it stays.
     prompt_position: dict[int, int] = {}
     for row in rows:
-        out.last_row_id = row.id
         kind = row.kind
+        if kind == "tool_call":
+            continue
+        out.last_row_id = row.id
         if kind == "user":
             out.last_prompt_id = row.id
-            prompt_position[row.id] = len(context)
-            context.append(Message.user(row.content))
+            prompt_position = {row.id: len(context)}
+            context.append(_user(row))
         elif kind == "assistant":
             _count_tokens(out, row.data)
+            _count_cost(out, row.data)
             if row.status != "complete":
                 continue
-            position = prompt_position.get(row.parent_id) if row.parent_id is not None else None
-            if position is not None and position + 1 < len(context):
-                del context[position + 1 :]
+            tokens = _int(row.data.get("input_tokens")) + _int(row.data.get("output_tokens"))
+            if _int(row.data.get("input_tokens")):
+                out.measured = (context[-1] if context else None, tokens)
             context.append(_assistant(row))
         elif kind == "tool_result":
             block = ToolResultBlock(
@@ -87,9 +101,10 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             else:
                 context.append(Message(role="tool", content=[block]))
         elif kind == "clear":
+            out.measured = None
             context.clear()
             marks.clear()
-            prompt_position.clear()
+            prompt_position = {}
             out.last_prompt_id = None
         elif kind == "mark":
             label = str(row.data.get("label") or row.content)
@@ -98,11 +113,53 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             target = row.data.get("mark_id")
             mark = next((m for m in marks.values() if m.row_id == target), None)
             if mark is not None:
+                out.measured = None
                 del context[mark.length :]
                 for label in [m.label for m in marks.values() if m.row_id > mark.row_id]:
                     del marks[label]
+        elif kind == "summary":
+            out.measured = None
+            _count_cost(out, row.data)
+            prompt_position = _compact(out, row, prompt_position)
     out.context = answer_every_tool_call(context)
     return out
+
+
+def _user(row: StoredMessage) -> Message:
+    """A stored prompt with the attachments it was sent with."""
+    attachments = row.data.get("attachments")
+    if not attachments:
+        return Message.user(row.content)
+    from ikigai.engine.attachments import blocks_from_records
+
+    return Message(role="user", content=[TextBlock(row.content), *blocks_from_records(attachments)])
+
+
+def _compact(out: Rebuilt, row: StoredMessage, positions: dict[int, int]) -> dict[int, int]:
+    """Apply a stored compaction: the summary, then the turns it kept."""
+    from ikigai.engine.compaction import split_index, summary_message
+
+    keep = _int(row.data.get("kept_turns"))
+    start = split_index(out.context, keep)
+    out.context[:] = [summary_message(row.content), *out.context[start:]]
+    shift = start - 1
+    for label, mark in list(out.marks.items()):
+        if mark.length >= start:
+            out.marks[label] = Mark(label, mark.row_id, mark.length - shift)
+        else:
+            del out.marks[label]
+    kept = {prompt: position - shift for prompt, position in positions.items() if position >= start}
+    if out.last_prompt_id not in kept:
+        out.last_prompt_id = None
+    return kept
+
+
+def _count_cost(out: Rebuilt, data: dict[str, Any]) -> None:
+    cost = data.get("cost_usd")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        out.cost_usd = (out.cost_usd or 0.0) + float(cost)
+    elif _int(data.get("output_tokens")):
+        out.cost_partial = True
 
 
 def history_from_messages(rows: Sequence[StoredMessage]) -> list[Message]:

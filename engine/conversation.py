@@ -6,12 +6,22 @@ configuration (profile, model, thinking, system prompt), the tool loop and its
 policy, and the recording of everything into storage. The front ends call its
 verbs and render what they yield:
 
-* ``send(prompt)`` / ``regenerate()`` return a ``Turn``: ``async for event in
-  turn`` runs it (``cancel()`` stops it, keeping what arrived);
+* ``send(prompt)`` returns a ``Turn``: ``async for event in turn`` runs it
+  (``cancel()`` stops it, keeping what arrived); ``edit(id, prompt)`` and
+  ``regenerate(id)`` return turns that make a new version of a stored message;
 * ``mark`` / ``rewind`` / ``clear`` change the context (and are stored);
 * ``switch`` changes profile, model, thinking level or system prompt from the
   next turn on; ``export`` renders the stored conversation;
-* ``new`` / ``open`` / ``load_earlier`` move between stored conversations.
+* ``new`` / ``open`` / ``load_earlier`` / ``fork`` move between stored
+  conversations; ``switch_branch`` and ``continue_from`` move within one
+  (``engine.branch_verbs``: a conversation is a tree, the context is the path
+  to the current leaf, and nothing is ever deleted by branching);
+* ``compact``, ``context_report`` and the meter's numbers are in
+  ``engine.context_verbs``, with attachments and project instructions.
+
+The state and the plumbing every verb shares (row requests to the storage
+writer, the tool loop's setup) are ``engine.conversation_core``; errors and
+small values, ``engine.conversation_types``.
 
 Storage runs beside the conversation, never in front of it: rows go to a
 background ``StorageWriter`` and nothing here awaits the disk, except that a
@@ -25,214 +35,195 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
-from ikigai.engine.context import Rebuilt, rebuild
-from ikigai.engine.events import Notice, ToolResultEvent
-from ikigai.engine.settings import ConfigError, RunConfig, Settings, resolve_run
+from ikigai.engine.branches import (
+    Position,
+)
+from ikigai.engine.events import (
+    Branched,
+    Notice,
+    RunnerEvent,
+    ToolResultEvent,
+)
+from ikigai.engine.settings import RunConfig, resolve_run
 from ikigai.engine.turns import Turn, TurnSetup
-from ikigai.providers.request import Message, ThinkingLevel
+from ikigai.providers.request import ContentBlock, Message, TextBlock, ThinkingLevel
 
 if TYPE_CHECKING:
     from ikigai.engine.accumulator import ResponseAccumulator
-    from ikigai.engine.toolloop import Approver, ToolLoop
-    from ikigai.providers.base import HttpProvider
-    from ikigai.storage.errors import StorageError
+    from ikigai.engine.fallback import Candidate
+    from ikigai.engine.mcp.manager import ServerStatus
     from ikigai.storage.models import StoredMessage
     from ikigai.storage.repository import Database
-    from ikigai.storage.writer import RowRef, StorageWriter, Target
+    from ikigai.storage.writer import RowRef
 
-PAGE = 50
-"""Messages shown when a conversation is opened (and per earlier page)."""
+from ikigai.engine.branch_verbs import BranchVerbs
+from ikigai.engine.context_verbs import ContextVerbs
+from ikigai.engine.conversation_types import (
+    PAGE,
+    SETTLE_WAIT,
+    AttachmentRefused,
+    Busy,
+    CompactionError,
+    ContextFull,
+    ConversationError,
+    LiveMark,
+    Opened,
+    PromptNotStored,
+    Tokens,
+    ToolAccess,
+    UnknownConversation,
+    UnknownMessage,
+)
 
-
-class ConversationError(Exception):
-    """A verb that cannot be done now; the message says why, for the user."""
-
-
-class Busy(ConversationError):
-    """A turn is running; the verb must wait until it ends (or is cancelled)."""
-
-
-class UnknownConversation(ConversationError):
-    """The conversation id does not exist in the database."""
-
-
-class PromptNotStored(ConversationError):
-    """The prompt could not be stored and this conversation must not send it unsaved."""
-
-
-@dataclass(frozen=True, slots=True)
-class Tokens:
-    """Token counts of the last response and of the whole conversation."""
-
-    last_input: int = 0
-    last_output: int = 0
-    total: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A stored conversation just opened: its id, last messages, and whether more exist."""
-
-    id: int
-    rows: list[StoredMessage]
-    has_earlier: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ToolAccess:
-    """How tool calls are allowed in this session.
-
-    ``approver`` asks the user (the app's prompt); without one (headless), a
-    tool whose policy is ``ask`` runs only when ``allowed`` names it.
-    """
-
-    approver: Approver | None = None
-    allowed: frozenset[str] = frozenset()
-    cwd: Path | None = None
+__all__ = [
+    "PAGE",
+    "AttachmentRefused",
+    "Busy",
+    "CompactionError",
+    "ContextFull",
+    "Conversation",
+    "ConversationError",
+    "Opened",
+    "PromptNotStored",
+    "Tokens",
+    "ToolAccess",
+    "UnknownConversation",
+    "UnknownMessage",
+    "export_text",
+]
 
 
-@dataclass(slots=True)
-class _LiveMark:
-    label: str
-    ref: RowRef | None
-    length: int
-    order: int
-
-
-class Conversation:
+class Conversation(BranchVerbs, ContextVerbs):
     """The current conversation of a session, and every verb the front ends use."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        run: RunConfig,
-        *,
-        db: Database | None = None,
-        tools: ToolAccess | None = None,
-        on_notice: Callable[[Notice], None] | None = None,
-        prompt_must_be_stored: bool = False,
-        prompt_wait: float | None = 0.5,
-        base_url: str | None = None,
-        strict: bool = False,
-    ) -> None:
-        """``strict`` (headless) raises ``ConfigError`` for a bad ``[tools]`` table; the
-        app gets the default policy and the problem in ``problems``."""
-        self.settings = settings
-        self._run = run
-        self._base_url = base_url
-        self._notify = on_notice or (lambda notice: None)
-        self._prompt_must_be_stored = prompt_must_be_stored
-        self._prompt_wait = prompt_wait
-        self.problems: list[str] = []
-        self._db = db
-        self._writer: StorageWriter | None = self._new_writer(db) if db is not None else None
-        self._tools = self._tool_loop(tools or ToolAccess(), strict=strict)
-        self._provider: HttpProvider | None = None
-        self._provider_key: tuple[str, str, str | None] | None = None
-        self._turn: Turn | None = None
-        self._conversation: RowRef | None = None
-        self._context: list[Message] = []
-        self._marks: dict[str, _LiveMark] = {}
-        self._mark_order = 0
-        self._tokens = Tokens()
-        self._leaf: Target = None
-        self._last_prompt: RowRef | None = None
-        self._ready: asyncio.Task[None] | None = None
-
-    # -- state the front ends read --------------------------------------------------------------
-
-    @property
-    def id(self) -> int | None:
-        """The stored conversation's id (``None`` until its first row is written)."""
-        return self._conversation.id if self._conversation is not None else None
-
-    @property
-    def run(self) -> RunConfig:
-        """The run configuration the next turn uses."""
-        return self._run
-
-    @property
-    def tokens(self) -> Tokens:
-        """Token counts of the last response and the whole conversation."""
-        return self._tokens
-
-    @property
-    def marks(self) -> tuple[str, ...]:
-        """The labels of the marks the context still has, oldest first."""
-        return tuple(self._marks)
-
-    @property
-    def busy(self) -> bool:
-        """Whether a turn is running."""
-        return self._turn is not None and self._turn.outcome is None
-
-    @property
-    def current_turn(self) -> Turn | None:
-        """The turn running now, if any."""
-        return self._turn if self.busy else None
-
-    @property
-    def db(self) -> Database | None:
-        """The database (for browsing and search), or ``None`` when nothing is stored."""
-        return self._db
-
-    @property
-    def stored(self) -> bool:
-        """Whether this session stores conversations (a database is open and writable)."""
-        return self._writer is not None and not self._writer.state.failed
-
-    @property
-    def storage_problem(self) -> str | None:
-        """What keeps storage from working right now, or ``None``."""
-        if self._writer is None:
-            return None
-        problem = self._writer.state.problem
-        return str(problem) if problem is not None else None
-
-    @property
-    def context_length(self) -> int:
-        """Messages in the model context."""
-        return len(self._context)
-
-    def context(self) -> list[Message]:
-        """A copy of the model context the next request would send."""
-        return list(self._context)
+    async def fork(self) -> Opened:
+        """Copy the current path into a new conversation (linked to this one) and open it."""
+        self._refuse_when_busy()
+        await self._settle()
+        db = self._require_db()
+        conversation_id, leaf = self._id_or_fail(), self._leaf_id()
+        if leaf is None:
+            raise ConversationError("nothing to fork yet")
+        summary = await db.get_conversation(conversation_id)
+        forked = await db.fork_conversation(
+            conversation_id, leaf, title=summary.title if summary is not None else None
+        )
+        return await self.open(forked)
 
     # -- turns ----------------------------------------------------------------------------------
 
-    def send(self, prompt: str) -> Turn:
-        """A turn answering ``prompt`` (iterate it to run it). Raises ``Busy`` during a turn."""
+    def send(self, prompt: str, *, attachments: Sequence[str] | None = None) -> Turn:
+        """A turn answering ``prompt`` (iterate it to run it). Raises ``Busy`` during a turn.
+
+        ``attachments`` are the ``@path`` mentions to attach; ``None`` takes them
+        from ``prompt`` (a headless run passes those of its argument only, not
+        of piped input). A file that cannot be attached fails the turn with
+        ``AttachmentRefused`` before anything is sent or stored.
+        """
         if self.busy:
             raise Busy("a turn is running: wait for it or cancel it first")
-        turn = Turn(prompt, self._prepare_send, on_end=self._turn_ended)
+        if self._compacting:
+            raise Busy("the conversation is being compacted: wait for it to finish")
+
+        async def prepare(turn: Turn) -> TurnSetup:
+            return await self._prepare_send(turn, attachments)
+
+        turn = Turn(prompt, prepare, on_end=self._turn_ended)
         self._turn = turn
         return turn
 
-    def regenerate(self) -> Turn:
-        """A new answer to the last prompt; the prompt is not stored again."""
-        if self.busy:
-            raise Busy("a turn is running: wait for it or cancel it first")
+    async def edit(self, message_id: int, prompt: str) -> Turn:
+        """A turn sending ``prompt`` as a new version of user message ``message_id``.
+
+        The new prompt is a sibling of that message (same parent) and is
+        answered with the context of the path up to its parent; the old version
+        and everything after it stay stored. Raises ``Busy`` during a turn and
+        ``ConversationError`` for a message that is not a prompt of this
+        conversation.
+        """
+        self._refuse_when_busy()
+        if not prompt.strip():
+            raise ConversationError("the new version of the prompt is empty")
+        target = await self._stored_message(message_id, "user")
+        self._refuse_when_busy()
+        opening = (Branched(target.id, target.parent_id),)
+
+        async def prepare(turn: Turn) -> TurnSetup:
+            await self._move_to(target.parent_id)
+            return await self._prepare_send(turn, None, opening)
+
+        return self._begin(Turn(prompt, prepare, on_end=self._turn_ended))
+
+    async def regenerate(self, message_id: int | None = None, *, model: str | None = None) -> Turn:
+        """A turn making a new answer in place of answer ``message_id``, optionally with
+        another ``model`` for this turn only (``/regen``, ``/retry``).
+
+        The new answer is a sibling of the old one, sent the path up to their
+        prompt (or tool result): whatever followed the old answer, its tool
+        calls and results included, stays on the old branch. The prompt is not
+        stored again. Without ``message_id`` it is the last prompt or answer of
+        the path: an answer is made again, a prompt left unanswered (cancelled
+        before any answer) is answered. Raises ``ConfigError`` for an unknown
+        model.
+        """
+        self._refuse_when_busy()
+        run = self._run
+        if model:
+            run = replace(
+                self.resolve(model=model, thinking=run.thinking), system_prompt=run.system_prompt
+            )
+        if message_id is None and not self.stored:
+            return self._regenerate_in_context(run)
+        opening: tuple[RunnerEvent, ...] = ()
+        if message_id is None:
+            # The last prompt or answer of the path: an answer is made again, a prompt
+            # left unanswered (cancelled, say) is answered.
+            await self._settle()
+            rows = await self._require_db().path_messages(self._id_or_fail(), self._leaf_id())
+            last = next((r for r in reversed(rows) if r.kind in ("user", "assistant")), None)
+            if last is None:
+                raise ConversationError("nothing to regenerate yet")
+            parent: int | None = last.id
+            if last.kind == "assistant":
+                message_id = last.id
+        if message_id is not None:
+            target = await self._stored_message(message_id, "assistant")
+            if target.parent_id is None:
+                raise ConversationError(f"answer {message_id} has no prompt to answer again")
+            parent = target.parent_id
+            opening = (Branched(target.id, parent),)
+        self._refuse_when_busy()
+
+        async def prepare(turn: Turn) -> TurnSetup:
+            await self._move_to(parent)
+            return self._setup(run, opening=opening)
+
+        return self._begin(Turn("", prepare, on_end=self._turn_ended, announce=False))
+
+    def _regenerate_in_context(self, run: RunConfig) -> Turn:
+        """``regenerate`` without storage: answer the last prompt of the context again."""
         position = next(
             (i for i in range(len(self._context) - 1, -1, -1) if self._context[i].role == "user"),
             None,
         )
-        if position is None or self._last_prompt is None:
+        if position is None:
             raise ConversationError("nothing to regenerate yet")
-        prompt = self._context[position].text()
-        prompt_ref = self._last_prompt
+        prompt = _prompt_text(self._context[position])
 
         async def prepare(turn: Turn) -> TurnSetup:
             await self._wait_ready()
+            await self._refresh_docs()
             del self._context[position + 1 :]
-            self._leaf = prompt_ref
-            return self._setup()
+            return self._setup(run)
 
-        turn = Turn(prompt, prepare, on_end=self._turn_ended)
+        return self._begin(Turn(prompt, prepare, on_end=self._turn_ended, announce=False))
+
+    def _begin(self, turn: Turn) -> Turn:
+        self._refuse_when_busy()
         self._turn = turn
         return turn
 
@@ -241,18 +232,29 @@ class Conversation:
         if self._turn is not None:
             self._turn.cancel()
 
-    async def _prepare_send(self, turn: Turn) -> TurnSetup:
+    async def _prepare_send(
+        self,
+        turn: Turn,
+        mentions: Sequence[str] | None = None,
+        opening: tuple[RunnerEvent, ...] = (),
+    ) -> TurnSetup:
         await self._wait_ready()
-        self._context.append(Message.user(turn.prompt))
-        ref = self._write_message(
-            "user",
-            turn.prompt,
-            {
-                "profile": self._run.profile,
-                "provider": self._run.provider,
-                "model": self._run.model,
-            },
-        )
+        attached = await self._attach(turn.prompt, mentions)
+        await self._refresh_docs()
+        blocks: list[ContentBlock] = [TextBlock(turn.prompt), *(a.block() for a in attached)]
+        message = Message(role="user", content=blocks)
+        await self._make_room(message)
+        self._context.append(message)
+        data: dict[str, Any] = {
+            "profile": self._run.profile,
+            "provider": self._run.provider,
+            "model": self._run.model,
+        }
+        if attached:
+            from ikigai.engine.attachments import attachment_records
+
+            data["attachments"] = attachment_records(attached)
+        ref = self._write_message("user", turn.prompt, data)
         self._last_prompt = ref
         writer = self._writer
         if ref is not None and writer is not None:
@@ -267,20 +269,27 @@ class Conversation:
                     problem = self.storage_problem or "the database did not answer in time"
                     raise PromptNotStored(f"the prompt was not stored: {problem}")
             else:
+                # The app must not be held up: a locked database is known at once.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._prompt_wait):
-                        await writer.wait(ref)
-        return self._setup()
+                        await writer.wait(ref, stop_on_problem=True, impatient=True)
+        return self._setup(prompt_row=ref, opening=opening)
 
-    def _setup(self) -> TurnSetup:
-        run = self._run
+    def _setup(
+        self,
+        run: RunConfig | None = None,
+        *,
+        prompt_row: RowRef | None = None,
+        opening: tuple[RunnerEvent, ...] = (),
+    ) -> TurnSetup:
+        run = run or self._run
         return TurnSetup(
-            provider=self.provider(),
+            provider=self.provider(run),
             model=run.model,
             context=self._context,
             recording=_Recording(self),
             tools=self._tools,
-            system=run.system_prompt,
+            system=self.system_prompt(),
             thinking=run.thinking,
             max_output_tokens=run.max_output_tokens,
             max_turns=run.max_turns,
@@ -289,11 +298,18 @@ class Conversation:
                 "model": run.model,
                 "thinking_level": run.thinking,
             },
+            prompt_row=prompt_row,
+            opening=opening,
+            fallbacks=self._fallback_candidates(),
+            temperature=run.temperature,
+            top_p=run.top_p,
+            top_k=run.top_k,
         )
 
-    def _turn_ended(self, turn: Turn) -> None:
-        if self._turn is turn:
-            self._turn = None
+    def _fallback_candidates(self) -> list[Candidate]:
+        from ikigai.engine.fallback import candidates
+
+        return candidates(self._run.fallbacks, self._fallback_providers)
 
     def _response_ended(self, accumulator: ResponseAccumulator) -> None:
         usage = accumulator.usage
@@ -303,23 +319,20 @@ class Conversation:
                 usage.output_tokens,
                 self._tokens.total + usage.input_tokens + usage.output_tokens,
             )
+            self._meter.measured(self._context, usage)
+            self._cost.add(accumulator.cost_usd, usage)
+        from ikigai.engine.compaction import stopped_by_window
 
-    def provider(self) -> HttpProvider:
-        """The provider for the current run configuration (created on first use)."""
-        run = self._run
-        key = (run.provider, run.options.base_url, run.options.api_key)
-        if self._provider is None or self._provider_key != key:
-            from ikigai.providers.registry import create_provider
+        if stopped_by_window(accumulator.done):
+            self._notify(
+                Notice(
+                    "the answer stopped because the context window is full: /compact "
+                    "summarizes the conversation (from a shell: ikigai -c -p /compact)",
+                    source="context",
+                )
+            )
 
-            self._provider = create_provider(run.provider, run.options)
-            self._provider_key = key
-        return self._provider
-
-    def model_warning(self) -> str | None:
-        """A warning when the model is unknown to its provider's table."""
-        return self.provider().model_warning(self._run.model)
-
-    # -- context verbs ----------------------------------------------------------------------------
+    # -- marks, clearing, switches ------------------------------------------------------------
 
     async def mark(self, label: str | None = None) -> str:
         """Remember this point of the context under ``label`` (default ``markN``)."""
@@ -329,7 +342,7 @@ class Conversation:
         ref = self._write_message("mark", label, {"label": label})
         self._marks.pop(label, None)
         self._mark_order += 1
-        self._marks[label] = _LiveMark(label, ref, len(self._context), self._mark_order)
+        self._marks[label] = LiveMark(label, ref, len(self._context), self._mark_order)
         return label
 
     async def rewind(self, label: str | None = None) -> str:
@@ -368,8 +381,12 @@ class Conversation:
         model: str | None = None,
         thinking: ThinkingLevel | None = None,
     ) -> RunConfig:
-        """A run configuration for a switch (raises ``ConfigError``). The ``--base-url``
-        flag keeps applying only while the provider stays the one it was given for."""
+        """A run configuration for a switch (raises ``ConfigError``).
+
+        The ``--base-url`` and ``--no-key`` flags apply whenever the provider is
+        the one they were given for. A switch of model or thinking level keeps
+        the system prompt in force; a switch of profile takes the profile's.
+        """
         candidate = resolve_run(
             self.settings,
             profile=profile or self._run.profile,
@@ -378,16 +395,19 @@ class Conversation:
             max_turns=self._run.max_turns,
             require_key=False,
         )
-        if self._base_url and candidate.provider == self._run.provider:
+        if candidate.provider == self._flag_provider and (self._base_url or self._no_key):
             candidate = resolve_run(
                 self.settings,
                 profile=profile or self._run.profile,
                 model=model,
                 thinking=thinking,
                 base_url=self._base_url,
+                no_key=self._no_key,
                 max_turns=self._run.max_turns,
                 require_key=False,
             )
+        if profile is None:
+            candidate = replace(candidate, system_prompt=self._run.system_prompt)
         return candidate
 
     async def switch(
@@ -431,90 +451,62 @@ class Conversation:
         self._refuse_when_busy()
         self._reset(None)
 
-    async def open(self, conversation_id: int) -> Opened:
-        """Switch to stored ``conversation_id``: its last messages now, its context soon.
+    async def open(
+        self, conversation_id: int, *, at: int | None = None, branch: Position = "current"
+    ) -> Opened:
+        """Switch to stored ``conversation_id``: the last messages of its path now, the
+        model context soon.
 
-        The model context is rebuilt from every row in the background, so the
-        screen can show the conversation first; a prompt sent meanwhile waits for
-        it. Raises ``UnknownConversation``.
+        The path ends where the user was (``branch="current"``), at the branch
+        written to last (``"newest"``), or, with ``at``, at the newest leaf
+        below message ``at`` (a search hit: the branch that holds it). The
+        model context is rebuilt from the whole path in the background, so the
+        screen can show the conversation first; a prompt sent meanwhile waits
+        for it. Raises ``UnknownConversation`` (and ``UnknownMessage`` for an
+        ``at`` of another conversation).
         """
         self._refuse_when_busy()
         db = self._require_db()
         if await db.get_conversation(conversation_id) is None:
             raise UnknownConversation(f"no conversation {conversation_id} in {db.path}")
-        rows = await db.load_messages(conversation_id, PAGE)
+        if at is not None:
+            row = await db.get_message(at)
+            if row is None or row.conversation_id != conversation_id:
+                raise UnknownMessage(f"no message {at} in conversation {conversation_id}")
+            leaf = await db.latest_leaf(at if row.kind != "tool_call" else row.parent_id or at)
+        elif branch == "newest":
+            leaf = await db.newest_leaf(conversation_id)
+        else:
+            leaf = await db.current_leaf(conversation_id)
+        rows = await db.path_messages(conversation_id, leaf, limit=PAGE)
         from ikigai.storage.writer import RowRef
 
         self._reset(RowRef(conversation_id))
-        self._leaf = rows[-1].id if rows else None
-        self._ready = asyncio.get_running_loop().create_task(self._load_context(conversation_id))
-        return Opened(conversation_id, rows, len(rows) >= PAGE)
+        self._leaf = leaf
+        if at is not None and leaf is not None and self._writer is not None:
+            self._writer.set_leaf(conversation_id, leaf)
+        self._ready = asyncio.get_running_loop().create_task(
+            self._load_context(conversation_id, leaf)
+        )
+        return Opened(conversation_id, rows, bool(rows) and rows[0].parent_id is not None, leaf)
 
-    async def open_newest(self) -> Opened | None:
+    async def open_newest(self, branch: Position = "current") -> Opened | None:
         """Open the most recently active conversation, or ``None`` when there is none."""
         db = self._require_db()
         newest = await db.newest_conversation_id()
-        return await self.open(newest) if newest is not None else None
+        return await self.open(newest, branch=branch) if newest is not None else None
 
     async def load_earlier(self, before_id: int) -> list[StoredMessage]:
-        """The page of stored messages just before message ``before_id``."""
+        """The page of the path just above message ``before_id`` (root first)."""
         if self._db is None or self.id is None:
             return []
-        return await self._db.load_messages(self.id, PAGE, before_id=before_id)
-
-    async def _load_context(self, conversation_id: int) -> None:
-        db = self._require_db()
-        rows = await db.all_messages(conversation_id)
-        # Off the event loop's thread, so the screen keeps painting meanwhile.
-        rebuilt = await asyncio.to_thread(rebuild, rows)
-        self._adopt(rebuilt)
-
-    def _adopt(self, rebuilt: Rebuilt) -> None:
-        from ikigai.storage.writer import RowRef
-
-        self._context[:] = rebuilt.context
-        self._marks = {
-            label: _LiveMark(label, RowRef(mark.row_id), mark.length, order)
-            for order, (label, mark) in enumerate(rebuilt.marks.items())
-        }
-        self._mark_order = len(self._marks)
-        self._tokens = Tokens(
-            rebuilt.last_input_tokens, rebuilt.last_output_tokens, rebuilt.total_tokens
-        )
-        if rebuilt.last_prompt_id is not None:
-            self._last_prompt = RowRef(rebuilt.last_prompt_id)
-        if rebuilt.last_row_id is not None:
-            self._leaf = rebuilt.last_row_id
-
-    async def ready(self) -> None:
-        """Wait until the model context of an opened conversation is rebuilt."""
-        await self._wait_ready()
-
-    async def _wait_ready(self) -> None:
-        task = self._ready
-        if task is not None:
-            try:
-                await asyncio.shield(task)
-            except Exception as exc:
-                self._ready = None
-                raise ConversationError(f"could not read the conversation: {exc}") from exc
-            self._ready = None
-
-    def _reset(self, conversation: RowRef | None) -> None:
-        self._conversation = conversation
-        self._context = []
-        self._marks = {}
-        self._mark_order = 0
-        self._tokens = Tokens()
-        self._leaf = None
-        self._last_prompt = None
-        self._ready = None
-        self._tools.forget_answers()
+        return await self._db.path_messages(self.id, None, before_id=before_id, limit=PAGE)
 
     # -- export and closing -----------------------------------------------------------------------
 
-    async def export(self, fmt: str = "md") -> str:
-        """The stored conversation as Markdown (``md``) or JSON (``json``) text."""
+    async def export(self, fmt: str = "md", *, all_branches: bool = False) -> str:
+        """The stored conversation's current path (or every branch) as Markdown (``md``)
+        or JSON (``json``) text."""
         db = self._require_db()
         if self._writer is not None:
             with contextlib.suppress(TimeoutError):
@@ -522,7 +514,7 @@ class Conversation:
                     await self._writer.drain()
         if self.id is None:
             raise ConversationError("this conversation has nothing stored yet")
-        return await export_text(db, self.id, fmt)
+        return await export_text(db, self.id, fmt, all_branches=all_branches)
 
     async def close(self, grace: float | None = 10.0) -> bool:
         """Save what is pending (for at most ``grace`` seconds) and close the database.
@@ -530,6 +522,9 @@ class Conversation:
         Returns True when everything was stored (or nothing is stored by design).
         """
         saved = True
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        await self._tools.close()
         if self._writer is not None:
             saved = await self._writer.close(grace)
         if self._db is not None:
@@ -540,6 +535,18 @@ class Conversation:
         await close_shared_client()
         return saved
 
+    async def saved(self, grace: float | None = SETTLE_WAIT) -> bool:
+        """Wait (at most ``grace`` seconds) until every row requested so far is stored;
+        False when something was not (or storage is behind)."""
+        if self._writer is None:
+            return True
+        try:
+            async with asyncio.timeout(grace):
+                await self._writer.drain()
+        except TimeoutError:
+            return False
+        return self._writer.pending == 0 and not self._writer.state.failed
+
     @property
     def unsaved(self) -> int:
         """Rows that could not be stored (dropped) or are still waiting to be."""
@@ -547,123 +554,17 @@ class Conversation:
             return 0
         return self._writer.state.dropped_rows + self._writer.pending
 
-    # -- storage ----------------------------------------------------------------------------------
+    # -- MCP servers ------------------------------------------------------------------------------
 
-    def _new_writer(self, db: Database) -> StorageWriter:
-        from ikigai.storage.writer import StorageWriter
+    def start_mcp(self) -> None:
+        """Start the ``startup = "eager"`` MCP servers in the background (the others start
+        with the first turn)."""
+        if self._tools.mcp is not None:
+            self._tools.mcp.start_eager()
 
-        return StorageWriter(db, on_problem=self._storage_problem, on_recovered=self._recovered)
-
-    def _storage_problem(self, error: StorageError) -> None:
-        from ikigai.storage.errors import DatabaseBusyError, DiskFullError
-
-        if isinstance(error, DatabaseBusyError | DiskFullError):
-            text = (
-                f"not saved yet: {error} — ikigai keeps the conversation and saves it once it can"
-            )
-        elif self._writer is not None and self._writer.state.failed:
-            text = f"not saved: {error} — the conversation goes on without being stored"
-        else:
-            text = f"not saved: {error}"
-        self._notify(Notice(text))
-
-    def _recovered(self) -> None:
-        self._notify(Notice("saved again: the conversation is stored", "info"))
-
-    def _write_message(
-        self,
-        kind: Any,
-        content: str,
-        data: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
-        *,
-        status: Any = "complete",
-        parent: Target = None,
-        advance: bool = True,
-    ) -> RowRef | None:
-        writer = self._writer
-        if writer is None or writer.state.failed:
-            return None
-        if self._conversation is None:
-            self._conversation = writer.conversation()
-        ref = writer.message(
-            self._conversation,
-            kind,
-            content,
-            data=data,
-            status=status,
-            parent=self._leaf if parent is None else parent,
-        )
-        if advance:
-            self._leaf = ref
-        return ref
-
-    def _write_stream(self, accumulator: ResponseAccumulator) -> RowRef | None:
-        writer = self._writer
-        if writer is None or writer.state.failed:
-            return None
-        if self._conversation is None:
-            self._conversation = writer.conversation()
-        ref = writer.stream(self._conversation, accumulator, parent=self._leaf)
-        self._leaf = ref
-        return ref
-
-    def _finish_stream(self, ref: RowRef | None) -> None:
-        if ref is not None and self._writer is not None:
-            self._writer.finish(ref)
-
-    def _require_db(self) -> Database:
-        if self._db is None:
-            raise ConversationError("conversations are not stored in this session")
-        return self._db
-
-    def _refuse_when_busy(self) -> None:
-        if self.busy:
-            raise Busy("a turn is running: wait for it or cancel it first (Esc)")
-
-    # -- tools ------------------------------------------------------------------------------------
-
-    def _tool_loop(self, access: ToolAccess, *, strict: bool) -> ToolLoop:
-        from ikigai.engine.toolloop import ToolLoop
-        from ikigai.engine.tools.base import ToolContext
-        from ikigai.engine.tools.policy import (
-            PolicyError,
-            ToolPolicy,
-            parse_policy,
-            resolve_headless,
-        )
-
-        tools = self.settings.tools
-        try:
-            policy = parse_policy(tools.permissions)
-        except PolicyError as exc:
-            if strict:
-                raise ConfigError(f"[tools] {exc}") from None
-            self.problems.append(f"[tools] {exc}; using the default policy")
-            policy = ToolPolicy()
-        if access.approver is None:
-            policy = resolve_headless(policy, access.allowed)
-        context = ToolContext(
-            cwd=access.cwd or Path.cwd(),
-            secret_env_names=frozenset(self._secret_names()),
-            env_allow=tools.env_allow,
-            extra_env=dict(tools.env),
-            tool_timeout=tools.timeout,
-        )
-        if tools.secret_patterns is not None:
-            context = replace(context, secret_patterns=tools.secret_patterns)
-        return ToolLoop(None, context, policy, access.approver)
-
-    def _secret_names(self) -> Iterable[str]:
-        """Every variable a configured provider's key may be read from."""
-        from ikigai.providers.registry import PROVIDERS
-
-        names = set(self._run.key_env_vars)
-        for provider_id, info in PROVIDERS.items():
-            names.update(info.key_env_vars)
-            configured = self.settings.provider(provider_id).api_key_env
-            if configured:
-                names.add(configured)
-        return names
+    async def mcp_status(self) -> list[ServerStatus]:
+        """Each configured MCP server: state, error, tools offered and their permissions."""
+        return await self._tools.mcp_status()
 
 
 class _Recording:
@@ -675,38 +576,56 @@ class _Recording:
         self._conversation = conversation
         self._stream: RowRef | None = None
 
-    def response_started(self, accumulator: ResponseAccumulator) -> None:
+    def response_started(self, accumulator: ResponseAccumulator) -> RowRef | None:
         self._stream = self._conversation._write_stream(accumulator)
+        return self._stream
 
     def response_ended(self, accumulator: ResponseAccumulator) -> None:
+        accumulator.set_cost(self._conversation.response_cost(accumulator))
         self._conversation._finish_stream(self._stream)
         self._conversation._response_ended(accumulator)
 
     def tool_result(self, result: ToolResultEvent) -> None:
-        self._conversation._write_message(
-            "tool_result",
-            result.output,
-            {"id": result.id, "name": result.name, "output": result.output, "success": result.ok},
-            parent=self._stream,
-        )
+        data = {"id": result.id, "name": result.name, "output": result.output, "success": result.ok}
+        if result.mcp_server is not None:
+            data["mcp_server"] = result.mcp_server
+            data["mcp_tool"] = result.mcp_tool
+        self._conversation._write_message("tool_result", result.output, data)
 
     def interrupted_before_answer(self) -> None:
         self._conversation._write_message("interrupted", "")
 
+    async def reported(self) -> list[RunnerEvent]:
+        if not self._conversation._report_rows:
+            return []
+        return await self._conversation._reported()
 
-async def export_text(db: Database, conversation_id: int, fmt: str) -> str:
-    """Stored conversation ``conversation_id`` as ``md`` or ``json`` text (ending in a newline).
+
+def _prompt_text(message: Message) -> str:
+    """What the user typed: a prompt's first text block (attachments follow it)."""
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            return block.text
+    return ""
+
+
+async def export_text(
+    db: Database, conversation_id: int, fmt: str, *, all_branches: bool = False
+) -> str:
+    """Stored conversation ``conversation_id`` as ``md`` or ``json`` text (ending in a
+    newline): its current path, or with ``all_branches`` the whole tree.
 
     Raises ``UnknownConversation`` for an id that does not exist.
     """
     from ikigai.storage.errors import NotFoundError
     from ikigai.storage.export import dumps
 
+    branches: Literal["all", "current"] = "all" if all_branches else "current"
     try:
         if fmt == "json":
-            text = dumps(await db.export_json(conversation_id))
+            text = dumps(await db.export_json(conversation_id, branches=branches))
         else:
-            text = await db.export_markdown(conversation_id)
+            text = await db.export_markdown(conversation_id, branches=branches)
     except NotFoundError as exc:
         raise UnknownConversation(str(exc)) from None
     return text if text.endswith("\n") else text + "\n"

@@ -11,11 +11,40 @@ requires the thinking that preceded a tool call to come back with it.
 The stream is ``message_start``, then content blocks (start, deltas, stop),
 then ``message_delta`` (stop reason and cumulative usage) and ``message_stop``;
 ``ping`` may come anywhere and ``error`` may interrupt it.
+
+What a request may carry depends on the model (the table below, as the API's
+documentation and its 400s say):
+
+* thinking: a token budget (``type: enabled``) up to Claude 4.5; adaptive
+  thinking with ``output_config.effort`` from Claude 4.6, and only that from
+  Opus 4.7 and the Claude 5 family, which answer 400 to ``budget_tokens``;
+* ``temperature`` / ``top_p`` / ``top_k``: refused outright ("temperature is
+  deprecated for this model") from Opus 4.7 and the Claude 5 family; with
+  thinking on, only ``top_p`` in [0.95, 1] is accepted; temperature and
+  top_p are never sent together (Claude 4.5 and later refuse that);
+* the interleaved-thinking beta header for the Claude 4 budget models, so they
+  think between tool calls (adaptive models interleave without it);
+* ``eager_input_streaming`` on every tool for models with fine-grained tool
+  input streaming: the input arrives unbuffered and may not be valid JSON
+  (a cut-off answer ends inside it), which the normalizer tolerates.
+
+When the API still refuses a thinking form or a sampling parameter for a model
+(a newer or dated id the table does not know), the provider learns it from the
+400 and resends once without it.
+
+Stop reasons beyond the contract's finish reasons are kept as ``Done.detail``:
+``pause_turn`` (a server-side tool loop paused; the engine sends the content
+back to continue), ``model_context_window_exceeded`` and ``refusal`` (with the
+``stop_details`` explanation). Server-side tool blocks (``server_tool_use``,
+``web_search_tool_result``, ``mcp_tool_use``, ...) and citations are kept in
+``provider_data["content"]``, replayed as they came, and summarized one line
+each in ``Done.server_tools``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ikigai.providers.base import HttpProvider
@@ -24,6 +53,7 @@ from ikigai.providers.events import (
     Done,
     Error,
     FinishReason,
+    StopDetail,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -32,6 +62,7 @@ from ikigai.providers.events import (
 from ikigai.providers.models import ModelLookup, ModelSpec, lookup
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -47,27 +78,47 @@ API_VERSION = "2023-06-01"
 # Thinking modes of the model table: "budget" sends {"type": "enabled",
 # "budget_tokens": N}; "adaptive" sends {"type": "adaptive"} plus
 # output_config.effort; "none" sends no thinking field at all.
+# Features: "interleaved" asks for the interleaved-thinking beta (Claude 4
+# budget models), "eager_tools" marks tools for fine-grained input streaming.
+_EAGER = frozenset({"eager_tools"})
+_INTERLEAVED = frozenset({"interleaved"})
+_CLAUDE_4_5 = frozenset({"interleaved", "eager_tools"})
+
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("claude-opus-4-7", "adaptive", 128_000),
-    ModelSpec("claude-opus-4-6", "adaptive", 128_000),
-    ModelSpec("claude-sonnet-4-6", "adaptive", 64_000),
-    ModelSpec("claude-opus-4-5", "budget", 64_000, 1024, 48_000),
-    ModelSpec("claude-opus-4-1", "budget", 32_000, 1024, 24_000),
-    ModelSpec("claude-opus-4", "budget", 32_000, 1024, 24_000),
-    ModelSpec("claude-sonnet-4-5", "budget", 64_000, 1024, 48_000),
-    ModelSpec("claude-sonnet-4", "budget", 64_000, 1024, 48_000),
-    ModelSpec("claude-haiku-4-5", "budget", 64_000, 1024, 48_000),
-    ModelSpec("claude-3-7-sonnet", "budget", 64_000, 1024, 48_000),
-    ModelSpec("claude-3-5-sonnet", "none", 8192),
-    ModelSpec("claude-3-5-haiku", "none", 8192),
-    ModelSpec("claude-3-opus", "none", 4096),
-    ModelSpec("claude-3-haiku", "none", 4096),
+    # Adaptive thinking only, and no sampling parameters (400s otherwise).
+    ModelSpec("claude-fable-5", "adaptive", 128_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-mythos-5", "adaptive", 128_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-opus-5", "adaptive", 128_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-sonnet-5", "adaptive", 64_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-haiku-5", "adaptive", 64_000, sampling=False, features=_EAGER, listed=False),
+    ModelSpec("claude-opus-4-8", "adaptive", 128_000, sampling=False, features=_EAGER),
+    ModelSpec("claude-opus-4-7", "adaptive", 128_000, sampling=False, features=_EAGER),
+    # Adaptive preferred (budget deprecated), sampling accepted.
+    ModelSpec("claude-opus-4-6", "adaptive", 128_000, features=_EAGER),
+    ModelSpec("claude-sonnet-4-6", "adaptive", 64_000, features=_EAGER),
+    # Budget thinking only.
+    ModelSpec("claude-opus-4-5", "budget", 64_000, 1024, 48_000, features=_CLAUDE_4_5),
+    ModelSpec("claude-opus-4-1", "budget", 32_000, 1024, 24_000, features=_INTERLEAVED),
+    ModelSpec("claude-opus-4", "budget", 32_000, 1024, 24_000, features=_INTERLEAVED, listed=False),
+    ModelSpec("claude-sonnet-4-5", "budget", 64_000, 1024, 48_000, features=_CLAUDE_4_5),
+    ModelSpec(
+        "claude-sonnet-4", "budget", 64_000, 1024, 48_000, features=_INTERLEAVED, listed=False
+    ),
+    ModelSpec("claude-haiku-4-5", "budget", 64_000, 1024, 48_000, features=_CLAUDE_4_5),
+    ModelSpec("claude-3-7-sonnet", "budget", 64_000, 1024, 48_000, listed=False),
+    ModelSpec("claude-3-5-sonnet", "none", 8192, listed=False),
+    ModelSpec("claude-3-5-haiku", "none", 8192, listed=False),
+    ModelSpec("claude-3-opus", "none", 4096, listed=False),
+    ModelSpec("claude-3-haiku", "none", 4096, listed=False),
 )
 
 # A model the table does not know is most likely newer than the table, and the
-# newest models accept only adaptive thinking (``enabled`` is a 400 there).
-# 32k output tokens is accepted by every current thinking model.
-DEFAULT_MODEL = ModelSpec("", "adaptive", 32_000)
+# newest models accept only adaptive thinking (``enabled`` is a 400 there) and
+# no sampling parameters. 32k output tokens is accepted by every current
+# thinking model.
+DEFAULT_MODEL = ModelSpec("", "adaptive", 32_000, sampling=False)
+
+INTERLEAVED_BETA = "interleaved-thinking-2025-05-14"
 
 THINKING_BUDGETS: dict[ThinkingLevel, int] = {
     "min": 1024,
@@ -98,9 +149,14 @@ _FINISH: dict[str, FinishReason] = {
     # The server paused a long server-side tool loop (web search and the
     # like): the turn is neither finished nor waiting for a client tool, and
     # the client continues by sending the response back as it is. None of the
-    # contract's reasons says that, so it is "unknown"; the raw reason stays in
-    # provider_data["stop_reason"] for a caller that wants to continue.
+    # contract's reasons says that, so it is "unknown", with Done.detail
+    # "paused" telling the engine to continue.
     "pause_turn": "unknown",
+}
+_DETAIL: dict[str, StopDetail] = {
+    "pause_turn": "paused",
+    "model_context_window_exceeded": "context_window",
+    "refusal": "refusal",
 }
 
 
@@ -146,6 +202,11 @@ class AnthropicProvider(HttpProvider):
     id: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
 
+    # Models the API told this process (with a 400) that they take adaptive
+    # thinking only, or no sampling parameters: learned once, for the session.
+    _adaptive_only: ClassVar[set[str]] = set()
+    _no_sampling: ClassVar[set[str]] = set()
+
     def url(self, request: Request) -> str:
         return self.options.base_url.rstrip("/") + "/v1/messages"
 
@@ -158,8 +219,29 @@ class AnthropicProvider(HttpProvider):
     def model_warning(self, model: str) -> str | None:
         return model_spec(model).warning
 
+    def spec(self, model: str) -> ModelSpec:
+        """The table row for ``model`` with what the API taught this process applied."""
+        spec = model_spec(model).spec
+        if model in self._adaptive_only and spec.thinking == "budget":
+            spec = replace(spec, thinking="adaptive", features=spec.features - _INTERLEAVED)
+        if model in self._no_sampling:
+            spec = replace(spec, sampling=False)
+        return spec
+
+    def request_headers(self, request: Request) -> dict[str, str]:
+        """The interleaved-thinking beta when a budget model thinks and may call tools."""
+        spec = self.spec(request.model)
+        if (
+            "interleaved" in spec.features
+            and spec.thinking == "budget"
+            and request.thinking is not None
+            and request.tools
+        ):
+            return {"anthropic-beta": INTERLEAVED_BETA}
+        return {}
+
     def body(self, request: Request) -> dict[str, Any]:
-        spec = model_spec(request.model).spec
+        spec = self.spec(request.model)
         max_tokens = request.max_output_tokens or spec.max_output_tokens
         thinking, max_tokens = thinking_params(spec, request.thinking, max_tokens)
         body: dict[str, Any] = {
@@ -171,21 +253,73 @@ class AnthropicProvider(HttpProvider):
             body["system"] = request.system
         body["messages"] = serialize_messages(request.messages)
         if request.tools:
-            body["tools"] = [
-                {
+            eager = "eager_tools" in spec.features
+            tools: list[dict[str, Any]] = []
+            for tool in request.tools:
+                definition: dict[str, Any] = {
                     "name": tool.name,
                     "description": tool.description,
                     "input_schema": tool.parameters,
                 }
-                for tool in request.tools
-            ]
+                if eager:
+                    definition["eager_input_streaming"] = True
+                tools.append(definition)
+            body["tools"] = tools
             if not request.allow_tool_calls:
                 body["tool_choice"] = {"type": "none"}
         body.update(thinking)
+        body.update(sampling_params(spec, request, thinking_on=bool(thinking)))
         return body
+
+    def adjust_after_error(self, request: Request, error: Error) -> bool:
+        """Resend once when a 400 says the model refuses budget thinking or sampling."""
+        if error.http_status != 400:
+            return False
+        message = error.message.lower()
+        model = request.model
+        if (
+            "thinking.type.enabled" in message
+            and request.thinking is not None
+            and model not in self._adaptive_only
+        ):
+            self._adaptive_only.add(model)
+            return True
+        refused = any(name in message for name in ("temperature", "top_p", "top_k"))
+        if (
+            refused
+            and ("deprecated" in message or "not supported" in message)
+            and model not in self._no_sampling
+            and _has_sampling(request)
+        ):
+            self._no_sampling.add(model)
+            return True
+        return False
 
     def normalizer(self, request: Request) -> Normalizer:
         return AnthropicNormalizer(request.model)
+
+
+def sampling_params(spec: ModelSpec, request: Request, *, thinking_on: bool) -> dict[str, Any]:
+    """The sampling fields ``spec``'s model accepts from ``request`` (see the module docstring)."""
+    if not spec.sampling or not _has_sampling(request):
+        return {}
+    top_p = request.top_p
+    if thinking_on:
+        # With thinking, temperature must be 1 and top_k is refused; top_p may
+        # only narrow the distribution a little.
+        return {"top_p": top_p} if top_p is not None and 0.95 <= top_p <= 1 else {}
+    params: dict[str, Any] = {}
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    elif top_p is not None:
+        params["top_p"] = top_p
+    if request.top_k is not None:
+        params["top_k"] = request.top_k
+    return params
+
+
+def _has_sampling(request: Request) -> bool:
+    return request.temperature is not None or request.top_p is not None or request.top_k is not None
 
 
 # -- request serialization ------------------------------------------------------------------
@@ -196,7 +330,8 @@ def serialize_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
     The API wants user and assistant turns to alternate and all results of one
     tool-using turn in one user message, tool_result blocks first; so
-    consecutive messages of the same native role are merged.
+    consecutive messages of the same native role are merged (a paused answer
+    and its continuation become one assistant turn, as the API built them).
     """
     out: list[dict[str, Any]] = []
     for message in messages:
@@ -212,27 +347,60 @@ def serialize_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 out[-1]["content"] = merged
             else:
                 out.append({"role": role, "content": blocks})
+    if out and out[-1]["role"] == "assistant":
+        _trim_final_text(out[-1])
+        if not out[-1]["content"]:
+            out.pop()
     return out
+
+
+def _trim_final_text(turn: dict[str, Any]) -> None:
+    """A conversation ending in an assistant turn (a paused answer sent back to
+    continue) must not end in whitespace: the API refuses that."""
+    content = turn["content"]
+    if content and content[-1].get("type") == "text":
+        text = str(content[-1].get("text") or "").rstrip()
+        if text:
+            content[-1] = {**content[-1], "text": text}
+        else:
+            turn["content"] = content[:-1]
 
 
 def _native(message: Message) -> list[tuple[str, list[dict[str, Any]]]]:
     """``message`` as (role, blocks) pairs; an assistant message may carry results too."""
     results = [_tool_result(block) for block in message.tool_results()]
     if message.role != "assistant":
-        texts = [
-            {"type": "text", "text": block.text}
-            for block in message.content
-            if isinstance(block, TextBlock) and block.text
-        ]
-        return [("user", results + texts)]
+        return [("user", results + _user_blocks(message))]
     return [("assistant", _assistant_blocks(message)), ("user", results)]
 
 
+def _user_blocks(message: Message) -> list[dict[str, Any]]:
+    """Text and image blocks of a user message, in order (images as base64 sources)."""
+    blocks: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            blocks.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            source = {"type": "base64", "media_type": block.media_type, "data": block.data}
+            blocks.append({"type": "image", "source": source})
+    return blocks
+
+
 def _tool_result(block: ToolResultBlock) -> dict[str, Any]:
+    content: str | list[dict[str, Any]] = block.output
+    if block.images:
+        content = [{"type": "text", "text": block.output}] if block.output else []
+        content += [
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": image.mime_type, "data": image.data},
+            }
+            for image in block.images
+        ]
     result: dict[str, Any] = {
         "type": "tool_result",
         "tool_use_id": block.tool_call_id,
-        "content": block.output,
+        "content": content,
     }
     if block.is_error:
         result["is_error"] = True
@@ -271,20 +439,28 @@ def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def _parse_input(arguments: str) -> Any:
-    """Tool input from its JSON text; ``{}`` when empty or not an object."""
+    """Tool input from its JSON text, always an object (the API requires one).
+
+    Empty text is ``{}``. Text that does not parse (fine-grained streaming sends
+    input unvalidated, and an answer cut off at ``max_tokens`` ends inside it)
+    goes back wrapped as ``{"INVALID_JSON": text}``, the form the API's
+    documentation suggests, so what the model wrote is not lost; a JSON value
+    that is not an object is wrapped the same way.
+    """
     if not arguments.strip():
         return {}
     try:
         value = json.loads(arguments)
     except (ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        return {"INVALID_JSON": arguments}
+    return value if isinstance(value, dict) else {"INVALID_JSON": arguments}
 
 
 # -- stream normalization -------------------------------------------------------------------
 
 
-_TOOL_KINDS = ("tool_use", "server_tool_use")
+_TOOL_KINDS = ("tool_use", "server_tool_use", "mcp_tool_use")
+"""Blocks whose ``input`` streams as JSON; only ``tool_use`` is a call the client runs."""
 
 
 class _Block:
@@ -468,14 +644,24 @@ class AnthropicNormalizer(JsonNormalizer):
         finish: FinishReason = (
             _FINISH.get(self._stop_reason, "unknown") if self._stop_reason else "unknown"
         )
-        data: dict[str, Any] = {"content": self._content()}
+        content = self._content()
+        data: dict[str, Any] = {"content": content}
         if self._message_id:
             data["message_id"] = self._message_id
         if self._stop_reason:
             data["stop_reason"] = self._stop_reason
         if self._stop_details:
             data["stop_details"] = self._stop_details
-        out.append(Done(finish, self._normalized_usage(), data))
+        out.append(
+            Done(
+                finish,
+                self._normalized_usage(),
+                data,
+                detail=_DETAIL.get(self._stop_reason or ""),
+                explanation=_explanation(self._stop_details),
+                server_tools=server_tool_lines(content),
+            )
+        )
         return out
 
     def _content(self) -> list[dict[str, Any]]:
@@ -527,7 +713,72 @@ _REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "redacted_thinking": ("type", "data"),
     "tool_use": ("type", "id", "name", "input"),
     "server_tool_use": ("type", "id", "name", "input"),
+    "mcp_tool_use": ("type", "id", "name", "server_name", "input"),
 }
+
+_SUMMARY_LIMIT = 80
+_INPUT_KEYS = ("query", "url", "command", "code", "path")
+
+
+def _explanation(details: object) -> str | None:
+    """The words of a refusal's ``stop_details`` (category and explanation), if any."""
+    if not isinstance(details, dict):
+        return None
+    explanation = details.get("explanation")
+    category = details.get("category")
+    parts = [str(p) for p in (category, explanation) if isinstance(p, str) and p]
+    return ": ".join(parts) if parts else None
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 1] + "…"
+
+
+def server_tool_lines(content: list[dict[str, Any]]) -> tuple[str, ...]:
+    """One line per server-side tool call, result and cited answer, for a compact display.
+
+    ``web_search: "tech news today"``, ``web_search: 5 results``,
+    ``mcp docs/search: {...}``, ``citations: 3``. Client tool calls
+    (``tool_use``) are shown by the engine and are not listed.
+    """
+    lines: list[str] = []
+    citations = 0
+    for block in content:
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            continue
+        if kind in ("server_tool_use", "mcp_tool_use"):
+            name = str(block.get("name") or "tool")
+            if kind == "mcp_tool_use":
+                name = f"mcp {block.get('server_name') or '?'}/{name}"
+            raw = block.get("input")
+            shown = raw
+            if isinstance(raw, dict):
+                shown = next((raw[k] for k in _INPUT_KEYS if isinstance(raw.get(k), str)), raw)
+            lines.append(f"{name}: {_short(shown)}")
+        elif kind.endswith("_tool_result"):
+            lines.append(f"{kind.removesuffix('_tool_result')}: {_result_summary(block)}")
+        elif kind == "text" and isinstance(block.get("citations"), list):
+            citations += len(block["citations"])
+    if citations:
+        lines.append(f"citations: {citations}")
+    return tuple(lines)
+
+
+def _result_summary(block: dict[str, Any]) -> str:
+    result = block.get("content")
+    if isinstance(result, list):
+        count = sum(1 for item in result if isinstance(item, dict))
+        return f"{count} result{'s' if count != 1 else ''}"
+    if isinstance(result, dict):
+        code = result.get("error_code")
+        if isinstance(code, str):
+            return f"error {code}"
+    if block.get("is_error") is True:
+        return "error"
+    return "done"
 
 
 def _index(payload: dict[str, Any]) -> int:

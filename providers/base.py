@@ -71,6 +71,8 @@ _ERROR_BODY_LIMIT = 1024 * 1024
 """At most this much of a non-2xx body (or a 200 that is not a stream) is read."""
 _EXCERPT = 200
 _NOT_SSE_START = frozenset(b"{[<")
+_LIST_HEADERS = frozenset({"anthropic-beta"})
+"""Headers whose value is a comma-separated list: configured values join the request's."""
 
 
 class _FailedBeforeContent(Exception):
@@ -144,6 +146,10 @@ class HttpProvider(ABC):
         """A warning when ``model`` is unknown to this provider's model table."""
         return None
 
+    def request_headers(self, request: Request) -> dict[str, str]:
+        """Headers that depend on the request (a beta feature for this model, say)."""
+        return {}
+
     def adjust_after_error(self, request: Request, error: Error) -> bool:
         """Change how ``request`` is sent after ``error``; True to resend at once.
 
@@ -154,10 +160,23 @@ class HttpProvider(ABC):
 
     # -- the shared machinery ---------------------------------------------------------------
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, request: Request | None = None) -> dict[str, str]:
+        """Every header of a request: the fixed ones, the request's own, the configured ones.
+
+        A configured header that the request also sets (``anthropic-beta``, say)
+        keeps both values, comma-separated, as HTTP lists are.
+        """
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
         headers.update(self.auth_headers())
-        headers.update(self.options.headers)
+        if request is not None:
+            headers.update(self.request_headers(request))
+        for name, value in self.options.headers.items():
+            lower = name.lower()
+            ours = headers.get(lower)
+            if ours and lower in _LIST_HEADERS and value not in ours.split(","):
+                headers[lower] = f"{ours},{value}"
+            else:
+                headers[name] = value
         return headers
 
     def sse_decoder(self) -> SSEDecoder:
@@ -239,7 +258,11 @@ class HttpProvider(ABC):
         response: httpx.Response | None = None
         try:
             http_request = client.build_request(
-                "POST", url, content=payload, headers=self.headers(), timeout=options.timeout()
+                "POST",
+                url,
+                content=payload,
+                headers=self.headers(request),
+                timeout=options.timeout(),
             )
             try:
                 # httpx's read timeout restarts with every byte; this bounds the

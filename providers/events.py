@@ -28,6 +28,17 @@ ErrorCategory = Literal[
     "unknown",
 ]
 
+StopDetail = Literal["paused", "context_window", "refusal"]
+"""A provider-agnostic refinement of a finish reason (not part of the wire contract):
+
+* ``paused``: the server paused its own tool loop (Anthropic ``pause_turn``);
+  the answer is not finished and continues when the response is sent back;
+* ``context_window``: the answer stopped at the model's context window, not
+  at the output limit (Anthropic ``model_context_window_exceeded``);
+* ``refusal``: the model declined, with ``Done.explanation`` saying why when
+  the provider said.
+"""
+
 FINISH_REASONS: tuple[FinishReason, ...] = (
     "stop",
     "length",
@@ -147,12 +158,26 @@ class Done:
     ``provider_data`` holds whatever the same provider needs on the next turn
     (thinking signatures, encrypted reasoning items, response ids). It is opaque
     to everyone but the provider that produced it.
+
+    ``detail``, ``explanation`` and ``server_tools`` are for the engine and the
+    screen, not the wire contract (``to_dict`` leaves them out): why the answer
+    stopped when the finish reason alone cannot say (``StopDetail``), the
+    provider's words for a refusal, and one line per tool the provider ran on
+    its side (web search, code execution, MCP) so it can be shown compactly.
     """
 
     finish_reason: FinishReason
     usage: Usage = field(default_factory=Usage)
     provider_data: dict[str, Any] = field(default_factory=dict)
+    detail: StopDetail | None = None
+    explanation: str | None = None
+    server_tools: tuple[str, ...] = ()
     type: ClassVar[str] = "done"
+
+    @property
+    def paused(self) -> bool:
+        """Whether the provider paused the answer and expects it sent back to continue."""
+        return self.detail == "paused"
 
     def to_dict(self) -> dict[str, Any]:
         return {

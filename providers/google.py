@@ -37,6 +37,7 @@ from ikigai.providers.events import (
 from ikigai.providers.models import ModelSpec, lookup
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -53,14 +54,17 @@ PROVIDER_ID = "google"
 # rejects MINIMAL: tests/fixtures/gemini/http_errors/400_invalid_argument_live.json),
 # "none" (no thinkingConfig accepted).
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("gemini-3", "level", 65_536),
-    ModelSpec("gemini-3-pro", "level-pro", 65_536),
+    ModelSpec("gemini-3", "level", 65_536, listed=False),
+    ModelSpec("gemini-3-pro", "level-pro", 65_536, listed=False),
     ModelSpec("gemini-3.1-pro", "level-no-minimal", 65_536),
+    # A live 400 says "Thinking level MINIMAL is not supported for this model"
+    # (vercel/ai packages/google/src/__fixtures__/google-gemini-3.7-flash-thinking-levels.json).
+    ModelSpec("gemini-3.7-flash", "level-no-minimal", 65_536),
     ModelSpec("gemini-2.5-pro", "budget", 65_536, 128, 32_768),
     ModelSpec("gemini-2.5-flash", "budget", 65_536, 1, 24_576),
     ModelSpec("gemini-2.5-flash-lite", "budget", 65_536, 512, 24_576),
     ModelSpec("gemini-2.0-flash", "none", 8_192),
-    ModelSpec("gemini-1.5", "none", 8_192),
+    ModelSpec("gemini-1.5", "none", 8_192, listed=False),
 )
 DEFAULT_MODEL = ModelSpec("", "level", 65_536)
 """Unknown models are assumed to be newer than the table, hence level-style thinking."""
@@ -175,6 +179,13 @@ class GoogleProvider(HttpProvider):
         config: dict[str, Any] = {}
         if request.max_output_tokens:
             config["maxOutputTokens"] = request.max_output_tokens
+        for name, value in (
+            ("temperature", request.temperature),
+            ("topP", request.top_p),
+            ("topK", request.top_k),
+        ):
+            if value is not None and spec.sampling:
+                config[name] = value
         thinking = thinking_config(spec, request.thinking)
         if thinking is not None:
             level = thinking.get("thinkingLevel")
@@ -258,6 +269,8 @@ def _user_parts(message: Message) -> list[dict[str, Any]]:
         if isinstance(block, TextBlock):
             if block.text:
                 parts.append({"text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"inlineData": {"mimeType": block.media_type, "data": block.data}})
         elif isinstance(block, ToolResultBlock):
             parts.append(function_response(block))
     return parts

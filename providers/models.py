@@ -25,6 +25,16 @@ class ModelSpec:
     max_output_tokens: int
     min_thinking_budget: int = 0
     max_thinking_budget: int = 0
+    sampling: bool = True
+    """Whether the model accepts ``temperature`` / ``top_p`` / ``top_k`` (newer
+    reasoning models answer 400 to any of them)."""
+    features: frozenset[str] = frozenset()
+    """Provider-specific abilities, e.g. ``interleaved`` (Anthropic's
+    interleaved-thinking beta), ``eager_tools`` (fine-grained tool input
+    streaming), ``phase`` (OpenAI's message phase)."""
+    listed: bool = True
+    """Whether ``prefix`` is itself a model id a server accepts (a row like
+    ``gpt-5.`` only names a family), so it can be offered in a model list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +60,8 @@ def lookup(
         f"model '{model}' is not in ikigai's {provider} table; using defaults "
         f"(thinking: {default.thinking}, max output tokens: {default.max_output_tokens})",
     )
+
+
+def known_ids(table: Sequence[ModelSpec]) -> list[str]:
+    """The ids of ``table`` that name a model (not only a family), in table order."""
+    return [row.prefix for row in table if row.listed and row.prefix]

@@ -22,8 +22,9 @@ from ikigai.providers.events import (
     Usage,
 )
 from ikigai.providers.normalizer import JsonNormalizer, Normalizer, token_count
-from ikigai.providers.openai_models import model_spec, reasoning_effort
+from ikigai.providers.openai_models import model_spec, reasoning_effort, sampling_params
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -85,6 +86,7 @@ class OpenAIChatProvider(HttpProvider):
         if request.max_output_tokens:
             key = "max_completion_tokens" if self._is_openai() else "max_tokens"
             body[key] = request.max_output_tokens
+        body.update(sampling_params(model_spec(request.model), request.temperature, request.top_p))
         return body
 
     def normalizer(self, request: Request) -> Normalizer:
@@ -103,7 +105,7 @@ def serialize_messages(request: Request) -> list[dict[str, Any]]:
 
 def _serialize(message: Message) -> list[dict[str, Any]]:
     if message.role == "user":
-        return [{"role": "user", "content": message.text()}]
+        return [{"role": "user", "content": _user_content(message)}]
     if message.role == "tool":
         return [
             {"role": "tool", "tool_call_id": result.tool_call_id, "content": result.output}
@@ -124,6 +126,19 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
     results = [b for b in message.content if isinstance(b, ToolResultBlock)]
     extra = [{"role": "tool", "tool_call_id": r.tool_call_id, "content": r.output} for r in results]
     return [entry, *extra]
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, or text and ``image_url`` parts with images."""
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"type": "image_url", "image_url": {"url": block.data_url()}})
+    return parts
 
 
 def _usage(raw: dict[str, Any]) -> Usage:

@@ -19,6 +19,12 @@ What the API accepts, as OpenAI documents it and as its 400s say:
 A model no row covers (a fine-tune, or any model of an OpenAI-compatible
 server) gets no reasoning parameter: a request without one works on every
 model, while one sent to a model without reasoning is a 400.
+
+From ``gpt-5.3-codex`` on, assistant messages carry a ``phase``
+(``commentary`` for text between tool calls, ``final_answer`` for the answer)
+that must be sent back on later requests (feature ``phase``). Sampling
+parameters (``temperature``, ``top_p``) are accepted only by models without
+reasoning.
 """
 
 from __future__ import annotations
@@ -31,22 +37,30 @@ from ikigai.providers.request import ThinkingLevel
 #   effort-low  -> the lowest effort is "low" ("minimal" is refused)
 #   effort-high -> only "high" is accepted
 #   none        -> no reasoning parameters at all (sending them is a 400)
+_PHASE = frozenset({"phase"})
+
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("gpt-5", "effort", 128_000),
-    ModelSpec("gpt-5.", "effort-low", 128_000),
-    ModelSpec("gpt-5-pro", "effort-high", 272_000),
+    ModelSpec("gpt-5", "effort", 128_000, sampling=False),
+    ModelSpec("gpt-5.", "effort-low", 128_000, sampling=False, listed=False),
+    ModelSpec("gpt-5.1", "effort-low", 128_000, sampling=False),
+    ModelSpec("gpt-5.2", "effort-low", 128_000, sampling=False),
+    ModelSpec("gpt-5.3", "effort-low", 128_000, sampling=False, features=_PHASE, listed=False),
+    ModelSpec("gpt-5.3-codex", "effort-low", 128_000, sampling=False, features=_PHASE),
+    ModelSpec("gpt-5.4", "effort-low", 128_000, sampling=False, features=_PHASE),
+    ModelSpec("gpt-5.5", "effort-low", 128_000, sampling=False, features=_PHASE),
+    ModelSpec("gpt-5-pro", "effort-high", 272_000, sampling=False),
     ModelSpec("gpt-5-chat", "none", 16_384),
     ModelSpec("gpt-5.1-chat", "none", 16_384),
     ModelSpec("gpt-5.2-chat", "none", 16_384),
     ModelSpec("gpt-4.1", "none", 32_768),
     ModelSpec("gpt-4o", "none", 16_384),
     ModelSpec("gpt-4", "none", 8_192),
-    ModelSpec("o1", "effort-low", 100_000),
-    ModelSpec("o1-mini", "none", 65_536),
-    ModelSpec("o1-preview", "none", 32_768),
-    ModelSpec("o3", "effort-low", 100_000),
-    ModelSpec("o4-mini", "effort-low", 100_000),
-    ModelSpec("codex-mini", "effort-low", 100_000),
+    ModelSpec("o1", "effort-low", 100_000, sampling=False),
+    ModelSpec("o1-mini", "none", 65_536, sampling=False),
+    ModelSpec("o1-preview", "none", 32_768, sampling=False),
+    ModelSpec("o3", "effort-low", 100_000, sampling=False),
+    ModelSpec("o4-mini", "effort-low", 100_000, sampling=False),
+    ModelSpec("codex-mini", "effort-low", 100_000, sampling=False),
 )
 
 DEFAULT_MODEL = ModelSpec("", "none", 16_384)
@@ -78,3 +92,17 @@ def reasoning_effort(spec: ModelSpec, level: ThinkingLevel) -> str | None:
     if spec.thinking == "effort-low" and level == "min":
         return "low"
     return _EFFORT[level]
+
+
+def sampling_params(
+    spec: ModelSpec, temperature: float | None, top_p: float | None
+) -> dict[str, float]:
+    """``temperature`` / ``top_p`` for a model that accepts them (reasoning models refuse both)."""
+    if not spec.sampling or spec.thinking != "none":
+        return {}
+    params: dict[str, float] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if top_p is not None:
+        params["top_p"] = top_p
+    return params

@@ -10,6 +10,14 @@ replayed verbatim, in order, when the same provider continues the conversation.
 
 The stream has no finish reason of its own: it is derived from the terminal
 ``response.completed`` / ``response.incomplete`` / ``response.failed`` event.
+
+The items kept are the terminal response's ``output`` merged with the
+``output_item.done`` copies: the terminal one wins field by field, so each
+reasoning item keeps exactly one ciphertext, the final one (an ``.added``
+copy's ``encrypted_content`` is provisional), whichever event carried it.
+Assistant messages keep their ``phase`` (``commentary`` / ``final_answer``)
+and send it back; a model that uses phases gets one inferred for history
+without it (text followed by a tool call is commentary).
 """
 
 from __future__ import annotations
@@ -36,8 +44,10 @@ from ikigai.providers.openai_models import (
     model_lookup,
     model_spec,
     reasoning_effort,
+    sampling_params,
 )
 from ikigai.providers.request import (
+    ImageBlock,
     Message,
     Request,
     TextBlock,
@@ -109,7 +119,7 @@ class OpenAIResponsesProvider(HttpProvider):
         }
         if request.system:
             body["instructions"] = request.system
-        body["input"] = serialize_input(request.messages)
+        body["input"] = serialize_input(request.messages, phase="phase" in spec.features)
         if request.tools:
             body["tools"] = [
                 {
@@ -135,6 +145,7 @@ class OpenAIResponsesProvider(HttpProvider):
                 body["reasoning"] = reasoning
         if request.max_output_tokens:
             body["max_output_tokens"] = request.max_output_tokens
+        body.update(sampling_params(spec, request.temperature, request.top_p))
         return body
 
     def adjust_after_error(self, request: Request, error: Error) -> bool:
@@ -156,21 +167,54 @@ class OpenAIResponsesProvider(HttpProvider):
 # -- request serialization -------------------------------------------------------------------
 
 
-def serialize_input(messages: list[Message]) -> list[dict[str, Any]]:
-    """The ``input`` items for a conversation, in order."""
+def serialize_input(messages: list[Message], *, phase: bool = False) -> list[dict[str, Any]]:
+    """The ``input`` items for a conversation, in order.
+
+    ``phase``: the model labels assistant messages, so every assistant message
+    item goes out with one (its own, else inferred).
+    """
     items: list[dict[str, Any]] = []
     for message in messages:
-        items.extend(_serialize(message))
+        serialized = _serialize(message)
+        if phase and message.role == "assistant":
+            serialized = with_phases(serialized)
+        items.extend(serialized)
     return items
 
 
+def with_phases(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` with a ``phase`` on every assistant message that has none.
+
+    A message followed by a tool call in the same turn is ``commentary``, the
+    others are the ``final_answer``: how the models that use phases label them.
+    """
+    out: list[dict[str, Any]] = []
+    for position, item in enumerate(items):
+        if _is_assistant_message(item) and not item.get("phase"):
+            later_call = any(i.get("type") == "function_call" for i in items[position + 1 :])
+            item = {**item, "phase": "commentary" if later_call else "final_answer"}
+        out.append(item)
+    return out
+
+
+def _is_assistant_message(item: dict[str, Any]) -> bool:
+    return item.get("role") == "assistant" and item.get("type", "message") == "message"
+
+
 def _function_call_output(result: ToolResultBlock) -> dict[str, Any]:
-    return {"type": "function_call_output", "call_id": result.tool_call_id, "output": result.output}
+    output: str | list[dict[str, Any]] = result.output
+    if result.images:
+        output = [{"type": "input_text", "text": result.output}] if result.output else []
+        output += [
+            {"type": "input_image", "image_url": f"data:{image.mime_type};base64,{image.data}"}
+            for image in result.images
+        ]
+    return {"type": "function_call_output", "call_id": result.tool_call_id, "output": output}
 
 
 def _serialize(message: Message) -> list[dict[str, Any]]:
     if message.role == "user":
-        return [{"role": "user", "content": message.text()}]
+        return [{"role": "user", "content": _user_content(message)}]
     if message.role == "tool":
         return [_function_call_output(result) for result in message.tool_results()]
     native = _native_items(message)
@@ -178,6 +222,19 @@ def _serialize(message: Message) -> list[dict[str, Any]]:
         results = [_function_call_output(r) for r in message.tool_results()]
         return [*native, *results]
     return _assistant_items(message)
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, or ``input_text``/``input_image`` parts."""
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "input_text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"type": "input_image", "image_url": block.data_url(), "detail": "auto"})
+    return parts
 
 
 def _native_items(message: Message) -> list[dict[str, Any]] | None:
@@ -421,11 +478,9 @@ class ResponsesNormalizer(JsonNormalizer):
         out.append(Done(finish, usage_from(response.get("usage")), self._provider_data(response)))
 
     def _provider_data(self, response: dict[str, Any]) -> dict[str, Any]:
-        items = [self._items[index] for index in sorted(self._items)]
-        if not items:
-            output = response.get("output")
-            if isinstance(output, list):
-                items = [item for item in output if isinstance(item, dict)]
+        items = merge_items(
+            [self._items[index] for index in sorted(self._items)], response.get("output")
+        )
         data: dict[str, Any] = {}
         response_id = response.get("id")
         if isinstance(response_id, str) and response_id:
@@ -462,6 +517,34 @@ class ResponsesNormalizer(JsonNormalizer):
         # event is not dispatched, as the official SDKs do not dispatch it
         # either; so the answer is cut off, and what was delivered stays.
         return None
+
+
+def merge_items(streamed: list[dict[str, Any]], final: object) -> list[dict[str, Any]]:
+    """The output items to keep: the ``output_item.done`` copies, completed from the
+    terminal response's ``output`` (matched by ``id``).
+
+    A streamed item is the finished one and wins; a field it lacks (or has as
+    ``null``) is taken from the terminal copy, which is how a reasoning item's
+    ``encrypted_content`` is kept when only ``response.completed`` carries it.
+    Either way an item has exactly one ciphertext. Terminal items never
+    streamed are kept too, after the streamed ones; without any streamed item
+    the terminal ``output`` is the list.
+    """
+    terminal = [item for item in final if isinstance(item, dict)] if isinstance(final, list) else []
+    if not streamed:
+        return terminal
+    by_id = {item["id"]: item for item in terminal if isinstance(item.get("id"), str)}
+    merged: list[dict[str, Any]] = []
+    for item in streamed:
+        key = item.get("id")
+        partner = by_id.pop(key, None) if isinstance(key, str) else None
+        combined = dict(item)
+        for name, value in (partner or {}).items():
+            if combined.get(name) is None and value is not None:
+                combined[name] = value
+        merged.append(combined)
+    merged.extend(by_id.values())  # terminal items that never streamed
+    return merged
 
 
 def _has_function_call(output: object) -> bool:

@@ -49,18 +49,55 @@ class ToolCallBlock:
         return json.loads(self.arguments) if self.arguments.strip() else {}
 
 
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Image types every provider that takes images in tool results accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image a tool returned: base64 ``data`` of type ``mime_type`` (one of ``IMAGE_TYPES``)."""
+
+    mime_type: str
+    data: str
+
+
 @dataclass(frozen=True, slots=True)
 class ToolResultBlock:
-    """The output of a tool the client ran, answering call ``tool_call_id``."""
+    """The output of a tool the client ran, answering call ``tool_call_id``.
+
+    ``images`` go with the text to the providers whose tool results take images
+    (Anthropic Messages, OpenAI Responses); the others send the text alone, which
+    describes each image.
+    """
 
     tool_call_id: str
     name: str
     output: str
     is_error: bool = False
     kind: Literal["tool_result"] = "tool_result"
+    images: tuple[ImagePart, ...] = ()
 
 
-ContentBlock = TextBlock | ThinkingBlock | ToolCallBlock | ToolResultBlock
+@dataclass(frozen=True, slots=True)
+class ImageBlock:
+    """An image in a user message (an attachment): base64 ``data`` of ``media_type``.
+
+    Kept base64-encoded because every wire format sends it that way, and a
+    long conversation would otherwise encode the same image for every request.
+    ``name`` is how the user referred to it (the attachment's path).
+    """
+
+    media_type: str
+    data: str
+    name: str = ""
+    kind: Literal["image"] = "image"
+
+    def data_url(self) -> str:
+        """``data:<media type>;base64,<data>``, as the OpenAI APIs take an image."""
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+ContentBlock = TextBlock | ThinkingBlock | ToolCallBlock | ToolResultBlock | ImageBlock
 
 
 @dataclass(slots=True)
@@ -94,6 +131,9 @@ class Message:
     def thinking(self) -> list[ThinkingBlock]:
         return [block for block in self.content if isinstance(block, ThinkingBlock)]
 
+    def images(self) -> list[ImageBlock]:
+        return [block for block in self.content if isinstance(block, ImageBlock)]
+
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
@@ -116,3 +156,7 @@ class Request:
     max_output_tokens: int | None = None
     allow_tool_calls: bool = True
     """False keeps the tool definitions (history may refer to them) but asks for a plain answer."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    """Sampling parameters; each provider sends them only to models that accept them."""

@@ -8,9 +8,20 @@ because ``executescript`` would commit the surrounding transaction.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ikigai.storage.models import MESSAGE_KINDS, MESSAGE_STATUSES
+from ikigai.storage.models import MESSAGE_STATUSES
+from ikigai.storage.relink import link_paths
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+MigrationStep = Callable[["aiosqlite.Connection"], Awaitable[None]]
+"""Python run after a migration's statements, in its transaction (for data SQL cannot
+move, or a step that must read the schema first)."""
 
 APPLICATION_ID = 0x494B4947
 """Written to the SQLite header (``PRAGMA application_id``): 'IKIG'."""
@@ -21,11 +32,19 @@ TITLE_MAX_CHARS = 100
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One schema step: a version number, a stable name and its SQL statements."""
+    """One schema step: a version number, a stable name and its SQL statements.
+
+    ``step`` runs after the statements in the same transaction, for data SQL
+    cannot move or a change that must read the schema first;
+    ``foreign_keys_off`` runs the migration with foreign keys off (rebuilding a
+    referenced table; the migrator checks every key before it commits).
+    """
 
     version: int
     name: str
     statements: tuple[str, ...]
+    step: MigrationStep | None = None
+    foreign_keys_off: bool = False
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -39,6 +58,21 @@ _FIRST_LINE = (
 )
 AUTO_TITLE_SQL = f"NULLIF(substr({_FIRST_LINE}, 1, {TITLE_MAX_CHARS}), '')"
 """SQL giving the automatic title from a row aliased ``NEW``: its first non-blank line."""
+
+_KINDS_V1: tuple[str, ...] = (
+    "user",
+    "assistant",
+    "tool_call",
+    "tool_result",
+    "system",
+    "command",
+    "mark",
+    "rewind",
+    "clear",
+    "usage",
+    "interrupted",
+)
+"""The message kinds of the first schema (kept literal: a shipped migration never changes)."""
 
 _INITIAL = Migration(
     1,
@@ -61,7 +95,7 @@ _INITIAL = Migration(
             conversation_id INTEGER NOT NULL
                 REFERENCES conversations(id) ON DELETE CASCADE,
             parent_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
-            kind TEXT NOT NULL CHECK(kind IN ({_sql_list(MESSAGE_KINDS)})),
+            kind TEXT NOT NULL CHECK(kind IN ({_sql_list(_KINDS_V1)})),
             content TEXT NOT NULL DEFAULT '',
             data TEXT NOT NULL DEFAULT '{{}}'
                 CHECK(json_valid(data)) CHECK(json_type(data) = 'object'),
@@ -144,7 +178,85 @@ _STREAM_OWNERS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _FULL_TEXT, _STREAM_OWNERS)
+_MESSAGE_TREE = Migration(
+    4,
+    "message_tree",
+    (
+        # A conversation is a tree of messages (parent_id); the leaf is where the
+        # user is: the path from the root to it is what the model is sent.
+        "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER "
+        "REFERENCES messages(id) ON DELETE SET NULL",
+        "CREATE INDEX conversations_by_leaf ON conversations(leaf_id)",
+        # Roots (parent_id IS NULL) are the first versions of a conversation's first
+        # message: finding a root's siblings must not scan the conversation.
+        "CREATE INDEX messages_roots ON messages(conversation_id, id) WHERE parent_id IS NULL",
+        # Every new row but a tool call (an attachment of its answer) becomes the
+        # leaf, whoever writes it; switching branches sets the leaf explicitly.
+        """
+        CREATE TRIGGER messages_set_leaf AFTER INSERT ON messages
+        WHEN NEW.kind != 'tool_call' BEGIN
+            UPDATE conversations SET leaf_id = NEW.id WHERE id = NEW.conversation_id;
+        END
+        """,
+    ),
+    step=link_paths,
+)
+
+_KIND_CHECK = re.compile(r"CHECK\s*\(\s*kind\s+IN\s*\([^)]*\)\s*\)", re.IGNORECASE)
+
+
+def widen_kinds(kinds: tuple[str, ...]) -> MigrationStep:
+    """A step that lets ``messages.kind`` take ``kinds``.
+
+    SQLite cannot change a CHECK constraint in place, so the table is rebuilt
+    the documented way: a copy with the new constraint (every other column and
+    constraint as the current schema has it), the rows copied with their ids,
+    the old table dropped, the copy renamed, and the table's indexes and
+    triggers (whatever migrations created them) created again.
+    """
+
+    async def apply(conn: aiosqlite.Connection) -> None:
+        async with conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise RuntimeError("the messages table is missing")
+        table_sql = str(row[0])
+        new_sql, found = _KIND_CHECK.subn(f"CHECK(kind IN ({_sql_list(kinds)}))", table_sql, 1)
+        if not found:
+            raise RuntimeError("the messages table has no kind constraint to widen")
+        new_sql = re.sub(r"^CREATE TABLE\s+\"?messages\"?", "CREATE TABLE messages_new", new_sql)
+        async with conn.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'messages' "
+            "AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY rowid"
+        ) as cursor:
+            dependents = [str(r[0]) for r in await cursor.fetchall()]
+        await conn.execute(new_sql)
+        await conn.execute("INSERT INTO messages_new SELECT * FROM messages")
+        await conn.execute("DROP TABLE messages")
+        await conn.execute("ALTER TABLE messages_new RENAME TO messages")
+        for statement in dependents:
+            await conn.execute(statement)
+
+    return apply
+
+
+_SUMMARY_KIND = Migration(
+    5,
+    "summary_kind",
+    (),
+    step=widen_kinds((*_KINDS_V1, "summary")),
+    foreign_keys_off=True,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL,
+    _FULL_TEXT,
+    _STREAM_OWNERS,
+    _MESSAGE_TREE,
+    _SUMMARY_KIND,
+)
 """Every migration, in order; versions are 1, 2, 3, ..."""
 
 LATEST_VERSION = MIGRATIONS[-1].version

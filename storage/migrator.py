@@ -86,20 +86,48 @@ async def migrate(
     for migration in migrations:
         if migration.version in done:
             continue
-        await conn.execute("BEGIN IMMEDIATE")
+        keys_were_on = await _foreign_keys(conn)
+        if migration.foreign_keys_off and keys_were_on:
+            await conn.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
         try:
-            current = {v for v, _ in await check_schema(conn, path, migrations)}
-            if migration.version not in current:
-                await conn.execute(_CREATE_TABLE)
-                for statement in migration.statements:
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, utc_now()),
-                )
-                applied_now.append(migration.name)
-        except BaseException:
-            await conn.rollback()
-            raise
-        await conn.commit()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = {v for v, _ in await check_schema(conn, path, migrations)}
+                if migration.version not in current:
+                    await conn.execute(_CREATE_TABLE)
+                    for statement in migration.statements:
+                        await conn.execute(statement)
+                    if migration.step is not None:
+                        await migration.step(conn)
+                    if migration.foreign_keys_off:
+                        await _check_foreign_keys(conn, migration)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                        (migration.version, migration.name, utc_now()),
+                    )
+                    applied_now.append(migration.name)
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+        finally:
+            if migration.foreign_keys_off and keys_were_on:
+                await conn.execute("PRAGMA foreign_keys = ON")
     return applied_now
+
+
+async def _foreign_keys(conn: aiosqlite.Connection) -> bool:
+    async with conn.execute("PRAGMA foreign_keys") as cursor:
+        row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def _check_foreign_keys(conn: aiosqlite.Connection, migration: Migration) -> None:
+    """Refuse to commit a step that left a dangling reference (checked with keys off)."""
+    async with conn.execute("PRAGMA foreign_key_check") as cursor:
+        problem = await cursor.fetchone()
+    if problem is not None:
+        raise RuntimeError(
+            f"migration {migration.version} '{migration.name}' would leave a broken "
+            f"reference in table {problem[0]} (row {problem[1]})"
+        )

@@ -17,6 +17,7 @@ MessageKind = Literal[
     "clear",
     "usage",
     "interrupted",
+    "summary",
 ]
 MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
 
@@ -44,7 +45,11 @@ class ConversationSummary:
 
     ``title`` is the name given by a rename, otherwise the first line of the
     first user message (``None`` while there is none). ``model`` is the model of
-    the latest assistant message.
+    the latest assistant message. ``message_count`` counts every branch;
+    ``leaf_id`` is the last message of the branch the user is on.
+    ``cost_usd`` sums the known costs of its answers
+    and summaries (``None`` when none is known); ``cost_partial`` says some answer
+    had no known price, so the sum is a lower bound.
     """
 
     id: int
@@ -54,6 +59,16 @@ class ConversationSummary:
     created_at: str
     updated_at: str
     data: dict[str, Any] = field(default_factory=dict)
+    leaf_id: int | None = None
+    cost_usd: float | None = None
+    cost_partial: bool = False
+
+    @property
+    def forked_from(self) -> int | None:
+        """The conversation this one was forked from (``/fork``), if any."""
+        origin = self.data.get("forked_from")
+        source = origin.get("conversation_id") if isinstance(origin, dict) else None
+        return source if isinstance(source, int) and not isinstance(source, bool) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,17 +36,27 @@ from ikigai.storage.models import (
 )
 from ikigai.storage.search import fts_query
 from ikigai.storage.timestamps import utc_now
+from ikigai.storage.tree import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from ikigai.storage.tree import TreeQueries, message_from_row
 
-_MESSAGE_COLUMNS = "id, conversation_id, parent_id, kind, content, data, status, created_at"
 _SUMMARY_SELECT = """
 SELECT c.id, c.title, c.created_at, c.updated_at, c.data,
     (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
     (SELECT json_extract(m.data, '$.model') FROM messages AS m
         WHERE m.conversation_id = c.id AND m.kind = 'assistant'
-        ORDER BY m.id DESC LIMIT 1)
+        ORDER BY m.id DESC LIMIT 1),
+    c.leaf_id,
+    (SELECT sum(json_extract(m.data, '$.cost_usd')) FROM messages AS m
+        WHERE m.conversation_id = c.id AND m.kind IN ('assistant', 'summary')),
+    (SELECT count(*) FROM messages AS m
+        WHERE m.conversation_id = c.id AND m.kind IN ('assistant', 'summary')
+        AND json_extract(m.data, '$.output_tokens') > 0
+        AND json_extract(m.data, '$.cost_usd') IS NULL)
 FROM conversations AS c
 """
 SearchOrder = Literal["relevance", "newest"]
+Branches = Literal["current", "all"]
+"""What an export holds: the current path (root to leaf) or every branch."""
 _SEARCH_ORDER: dict[str, str] = {
     "relevance": "messages_fts.rank, messages_fts.rowid DESC",
     "newest": "messages_fts.rowid DESC",
@@ -60,16 +70,19 @@ WHERE id = ?
 """
 
 
-class Database:
+class Database(TreeQueries):
     """Async access to an ikigai SQLite database.
 
     Create it with ``await Database.open(path)`` and ``await db.close()`` at the
     end (or ``async with await Database.open(path) as db``).
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self._conn = conn
         self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
@@ -88,7 +101,7 @@ class Database:
         """
         file_path = normalize_path(os.fspath(path))
         conn = await open_connection(file_path, busy_timeout_ms=busy_timeout_ms)
-        return cls(conn, file_path)
+        return cls(conn, file_path, busy_timeout_ms)
 
     async def close(self) -> None:
         """Close the connection (the last closer checkpoints the WAL into the file)."""
@@ -104,6 +117,16 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @asynccontextmanager
+    async def waiting_for_locks(self, milliseconds: int) -> AsyncIterator[None]:
+        """Within the block, a statement waits at most ``milliseconds`` for another
+        process's lock (0: fail at once with ``DatabaseBusyError``)."""
+        await self._execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+        try:
+            yield
+        finally:
+            await self._execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
 
     # -- transactions -------------------------------------------------------
 
@@ -394,27 +417,33 @@ class Database:
             for row in rows
         ]
 
-    async def export_json(self, conversation_id: int) -> dict[str, Any]:
-        """The whole conversation as JSON-ready data (see ``storage.export``)."""
-        conversation, messages = await self._load_whole(conversation_id)
+    async def export_json(
+        self, conversation_id: int, *, branches: Branches = "all"
+    ) -> dict[str, Any]:
+        """The conversation as JSON-ready data: every branch, or the current path
+        (see ``storage.export``)."""
+        conversation, messages, leaf = await self._load_whole(conversation_id, branches)
         from ikigai.storage import export
 
-        return export.to_json(conversation, messages)
+        return export.to_json(conversation, messages, branches=branches, leaf_id=leaf)
 
-    async def export_markdown(self, conversation_id: int) -> str:
-        """The whole conversation as a Markdown document."""
-        conversation, messages = await self._load_whole(conversation_id)
+    async def export_markdown(self, conversation_id: int, *, branches: Branches = "all") -> str:
+        """The conversation as a Markdown document: every branch, or the current path."""
+        conversation, messages, leaf = await self._load_whole(conversation_id, branches)
         from ikigai.storage import export
 
-        return export.to_markdown(conversation, messages)
+        return export.to_markdown(conversation, messages, leaf_id=leaf)
 
     async def _load_whole(
-        self, conversation_id: int
-    ) -> tuple[ConversationSummary, list[StoredMessage]]:
+        self, conversation_id: int, branches: Branches
+    ) -> tuple[ConversationSummary, list[StoredMessage], int | None]:
         conversation = await self.get_conversation(conversation_id)
         if conversation is None:
             raise _missing_conversation(conversation_id)
-        return conversation, await self.all_messages(conversation_id)
+        leaf = await self.current_leaf(conversation_id)
+        if branches == "current":
+            return conversation, await self.path_messages(conversation_id, leaf), leaf
+        return conversation, await self.all_messages(conversation_id), leaf
 
 
 def _rowid(cursor: aiosqlite.Cursor) -> int:
@@ -452,17 +481,11 @@ def _summary(row: sqlite3.Row) -> ConversationSummary:
         data=decode(row[4]),
         message_count=int(row[5]),
         model=str(row[6]) if row[6] is not None else None,
+        leaf_id=int(row[7]) if row[7] is not None else None,
+        cost_usd=float(row[8]) if row[8] is not None else None,
+        cost_partial=bool(row[9]),
     )
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
-    return StoredMessage(
-        id=int(row[0]),
-        conversation_id=int(row[1]),
-        parent_id=int(row[2]) if row[2] is not None else None,
-        kind=cast(MessageKind, row[3]),
-        content=str(row[4]),
-        data=decode(row[5]),
-        status=cast(MessageStatus, row[6]),
-        created_at=str(row[7]),
-    )
+    return message_from_row(row)

@@ -161,6 +161,7 @@ class _Request:
     run: Callable[[], Awaitable[None]]
     stream: _Stream | None = None
     creates_row: bool = True
+    tried_impatiently: bool = False
 
 
 @dataclass(slots=True)
@@ -200,6 +201,7 @@ class StorageWriter:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._trouble = asyncio.Event()
+        self._impatient = 0
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -266,6 +268,15 @@ class StorageWriter:
 
         self._enqueue(_Request(RowRef(), run, creates_row=False))
 
+    def set_leaf(self, conversation: Target, leaf: Target) -> None:
+        """Remember ``leaf`` as where the user is in ``conversation`` (a switch of branch),
+        in order with the other requests."""
+
+        async def run() -> None:
+            await self.db.set_leaf(_required(conversation), _required(leaf))
+
+        self._enqueue(_Request(RowRef(), run, creates_row=False))
+
     def stream(
         self, conversation: Target, source: SnapshotSource, *, parent: Target = None
     ) -> RowRef:
@@ -324,18 +335,34 @@ class StorageWriter:
 
     # -- waiting ------------------------------------------------------------------------------
 
-    async def wait(self, ref: RowRef, *, stop_on_problem: bool = False) -> bool:
+    async def wait(
+        self, ref: RowRef, *, stop_on_problem: bool = False, impatient: bool = False
+    ) -> bool:
         """Wait until ``ref`` is written (True) or given up on (False).
 
         With ``stop_on_problem`` the wait also ends (False) as soon as a write
-        fails, even one the writer will retry. Bound it with ``asyncio.timeout``
-        when the caller cannot wait for the disk.
+        fails, even one the writer will retry. ``impatient`` makes the writes
+        queued up to ``ref`` fail at once on another process's lock instead of
+        waiting for it (the writer retries them later, patiently): a caller that
+        must not be held up learns in milliseconds that the database is locked.
+        Bound the wait with ``asyncio.timeout`` when the caller cannot wait for
+        the disk.
         """
         if ref.settled:
             return ref.id is not None
-        if not stop_on_problem:
-            await ref._event().wait()
-            return ref.id is not None
+        if impatient:
+            self._impatient += 1
+            self._wake.set()
+        try:
+            if not stop_on_problem:
+                await ref._event().wait()
+                return ref.id is not None
+            return await self._wait_or_trouble(ref)
+        finally:
+            if impatient:
+                self._impatient -= 1
+
+    async def _wait_or_trouble(self, ref: RowRef) -> bool:
         waits = [
             asyncio.ensure_future(ref._event().wait()),
             asyncio.ensure_future(self._trouble.wait()),
@@ -439,7 +466,12 @@ class StorageWriter:
         if self._queue:
             request = self._queue[0]
             try:
-                await request.run()
+                if self._impatient and not request.tried_impatiently:
+                    request.tried_impatiently = True
+                    async with self.db.waiting_for_locks(0):
+                        await request.run()
+                else:
+                    await request.run()
             except (_Unresolved, NotFoundError) as exc:
                 if isinstance(exc, NotFoundError):
                     self._report(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,20 @@ settings.register_profile("ikigai", deadline=None)
 settings.load_profile("ikigai")
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the developer's own ``~/.config/ikigai`` (its AGENTS.md, say)."""
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = previous
 
 
 @pytest.fixture

@@ -28,18 +28,20 @@ from textual.worker import Worker, WorkerState
 
 from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
+from ikigai.tui.branching import BranchActions
 from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.frames import FrameClock
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
-from ikigai.tui.widgets.bus_link import BusMessage, forward_to
+from ikigai.tui.widgets.bus_link import BusMessage
 from ikigai.tui.widgets.prompt_input import PromptInput
-from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
+from ikigai.tui.widgets.scrollback import Scrollback
 from ikigai.tui.widgets.spinner import Spinner
 from ikigai.tui.widgets.status_bar import StatusBar, StatusInfo
-from ikigai.tui.widgets.thinking_pane import THINKING_EVENTS, ThinkingPane
+from ikigai.tui.widgets.thinking_pane import ThinkingPane
+from ikigai.tui.wiring import wire
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,9 +53,10 @@ if TYPE_CHECKING:
     from ikigai.engine.settings import RunConfig, Settings
     from ikigai.engine.turns import Turn, TurnOutcome
     from ikigai.providers.events import Error
+    from ikigai.tui.launch import Launch
 
 
-class IkigaiApp(ViewActions):
+class IkigaiApp(BranchActions, ViewActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -67,9 +70,7 @@ class IkigaiApp(ViewActions):
         settings: Settings,
         run: RunConfig,
         *,
-        db_flag: str | None = None,
-        base_url: str | None = None,
-        resume: int | str | None = None,
+        launch: Launch | None = None,
         problems: list[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         animate: bool = True,
@@ -78,9 +79,7 @@ class IkigaiApp(ViewActions):
         super().__init__()
         self.settings = settings
         self.initial_run = run
-        self.db_flag = db_flag
-        self.base_url = base_url
-        self.resume = resume
+        self.launch = launch or Launch()
         self.problems = list(problems or [])
         self.clock = clock
         self.animations = animate
@@ -163,13 +162,7 @@ class IkigaiApp(ViewActions):
         if self.keymap:
             self.set_keymap(self.keymap)
         self.thinking_pane.display = self.show_thinking
-        self.bus.subscribe(forward_to(self.scrollback, SCROLLBACK_EVENTS))
-        self.bus.subscribe(forward_to(self.thinking_pane, THINKING_EVENTS))
-        self.bus.subscribe(self.spinner.on_bus_event)
-        self.bus.subscribe(forward_to(self, {"user_prompt", "done"}))
-        self.bus.subscribe(self.frames.on_bus_event)
-        for puller in (self.scrollback, self.thinking_pane, self.spinner):
-            self.frames.add(puller)
+        wire(self)
         self.prompt_input.focus()
         self.update_status()
         signals.install(self)
@@ -205,7 +198,7 @@ class IkigaiApp(ViewActions):
             self.scrollback.note(problem, warning=True)
         self.problems.clear()
         run = self.current_run
-        for line in [run.missing_key_message(), *run.sending_problems()]:
+        for line in [run.missing_key_message(), *run.sending_problems(), *run.fallback_warnings()]:
             if line:
                 self.scrollback.note(line, warning=True)
         self.update_status()
@@ -217,28 +210,17 @@ class IkigaiApp(ViewActions):
 
     def update_status(self) -> None:
         """Refresh the status bar's information from the conversation."""
-        run = self.current_run
-        conversation = self._conversation
-        tokens = conversation.tokens if conversation is not None else None
-        missing = run.missing_key_vars
-        warning = f"set {' or '.join(missing)}" if missing else ""
-        if conversation is not None and conversation.storage_problem:
-            warning = warning or "not saved"
-        self.status_info = StatusInfo(
-            profile=run.profile,
-            model=run.model_spec,
-            thinking=run.thinking,
-            last_tokens=(tokens.last_input, tokens.last_output) if tokens else (0, 0),
-            total_tokens=tokens.total if tokens else 0,
-            conversation=conversation.id if conversation is not None else None,
-            warning=warning,
-        )
+        from ikigai.tui.status import status_info
+
+        self.status_info = status_info(self)
 
     def on_engine_notice(self, notice: Notice) -> None:
-        """Storage trouble (and recovery) from the engine: one note, and the status bar."""
+        """Storage trouble, compaction and AGENTS.md notes from the engine, and the bar."""
         if not self.is_running or not self.screen_stack:
             return  # closing: what was not saved is said on stderr after exit
-        self.scrollback.note(notice.text, warning=notice.level == "warning")
+        from ikigai.tui.context_view import show_notice
+
+        show_notice(self, notice)
         self.update_status()
 
     def on_bus_message(self, message: BusMessage) -> None:
@@ -267,8 +249,6 @@ class IkigaiApp(ViewActions):
             error, keys=run.key_env_vars, base_url=run.options.base_url, provider=run.provider
         )
 
-    # -- sending -------------------------------------------------------------------------
-
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         text = message.text
         if not text.strip():
@@ -284,6 +264,9 @@ class IkigaiApp(ViewActions):
                 warning=True,
             )
             return
+        if self._conversation is not None and self._conversation.compacting:
+            self.scrollback.note("compacting: your prompt stays in the input", warning=True)
+            return
         missing = self.current_run.missing_key_message()
         if missing:
             self.scrollback.note(missing, warning=True)
@@ -298,7 +281,8 @@ class IkigaiApp(ViewActions):
 
     async def _send(self, prompt: str, turn_id: int) -> TurnOutcome | None:
         await self.ready.wait()
-        return await self._run_turn(self.conversation.send(prompt), turn_id)
+        turn = await self.branches.turn_for(prompt)
+        return await self._run_turn(turn, turn_id) if turn is not None else None
 
     def start(self, turn: Turn) -> None:
         """Run an engine ``turn`` (``/retry``) in the turn worker."""
@@ -311,7 +295,7 @@ class IkigaiApp(ViewActions):
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
         async for event in turn:
-            publish(BusEvent(turn_id, turn.response_number, event, turn.accumulator))
+            publish(BusEvent(turn_id, turn.response_number, event, turn.row, turn.accumulator))
         return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
@@ -344,12 +328,12 @@ class IkigaiApp(ViewActions):
         else:
             self.spinner.stop("⏹ interrupted")
         self.update_status()
-
-    # -- actions ---------------------------------------------------------------------------
+        self.branches.turn_ended()
 
     def action_cancel(self) -> None:
         """Esc: cancel the running turn, keeping (and storing) the partial answer."""
         if not self.busy:
+            self.branches.cancel_edit()
             return
         assert self.turn_worker is not None
         self.turn_worker.cancel()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ikigai.engine.events import RunnerEvent
 
@@ -29,14 +29,17 @@ class BusEvent:
     """An event of turn ``turn_id`` (unique within the app session).
 
     ``response_number`` is 0 for the user prompt, then 1, 2, ... for each model
-    response of the turn; ``accumulator`` is the record of the response
-    streaming when the event came (``None`` before the first one), where a
-    display takes the text that arrived since it last looked.
+    response of the turn; ``row`` is the stored row of that prompt or response
+    (the engine's handle, whose ``id`` is set once it is written), if any;
+    ``accumulator`` is the record of the response streaming when the event
+    came (``None`` before the first one), where a display takes the text that
+    arrived since it last looked.
     """
 
     turn_id: int
     response_number: int
     event: RunnerEvent
+    row: Any = None
     accumulator: ResponseAccumulator | None = None
 
     @property

@@ -3,7 +3,8 @@
 ``execute(host, line)`` runs one command against a ``CommandHost`` (the app);
 an unknown command or a bad argument becomes a one-line error in the
 scrollback, never an exception. ``complete(line, host)`` completes command
-names, model names, thinking levels, profile names and mark labels.
+names, model names, thinking levels, profile names, mark labels and the
+``@path`` of a file to attach (from the working directory).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ikigai.engine.conversation import Conversation
     from ikigai.engine.settings import RunConfig
     from ikigai.engine.turns import Turn
+    from ikigai.tui.branching import BranchUI
 
 
 class CommandHost(Protocol):
@@ -28,6 +30,8 @@ class CommandHost(Protocol):
 
     @property
     def conversation(self) -> Conversation: ...
+    @property
+    def branches(self) -> BranchUI: ...
 
     def note(self, text: str, *, warning: bool = False) -> None: ...
     def switched(self, run: RunConfig, command: str) -> None: ...
@@ -163,9 +167,11 @@ async def _export(host: CommandHost, words: list[str], rest: str) -> None:
     fmt = "md"
     if words and words[0] in ("md", "json"):
         fmt = words.pop(0)
+    all_branches = "--all-branches" in words
+    words = [word for word in words if word != "--all-branches"]
     if len(words) > 1:
         raise CommandError("at most one path expected")
-    text = await conversation.export(fmt)
+    text = await conversation.export(fmt, all_branches=all_branches)
     path = _export_path(words[0] if words else f"ikigai-{conversation.id}.{fmt}")
     try:
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
@@ -185,7 +191,65 @@ async def _rewind(host: CommandHost, words: list[str], rest: str) -> None:
 
 
 async def _retry(host: CommandHost, words: list[str], rest: str) -> None:
-    host.start(host.conversation.regenerate())
+    if words:
+        raise CommandError("no argument expected (/regen [model] takes a model)")
+    await host.branches.regenerate()
+
+
+async def _regen(host: CommandHost, words: list[str], rest: str) -> None:
+    if len(words) > 1:
+        raise CommandError("at most one model expected")
+    model = None
+    if words:
+        model, level = split_model_level(words[0])
+        if level is not None:
+            raise CommandError("a model without a thinking level (/thinking sets it)")
+    await host.branches.regenerate(host.branches.selected("answer"), model)
+
+
+def _refuse_while_busy(host: CommandHost, what: str) -> None:
+    from ikigai.tui.branching import BUSY_NOTE
+
+    if host.conversation.busy:
+        raise CommandError(BUSY_NOTE.format(what=what))
+
+
+async def _edit(host: CommandHost, words: list[str], rest: str) -> None:
+    if len(words) > 1 or (words and not words[0].isdigit()):
+        raise CommandError("nothing, or the number of a prompt of this branch (from 1)")
+    _refuse_while_busy(host, "editing")
+    prompts = await host.conversation.user_messages()
+    if not prompts:
+        raise CommandError("no prompt on this branch yet")
+    number = int(words[0]) if words else len(prompts)
+    if not 1 <= number <= len(prompts):
+        raise CommandError(f"this branch has prompts 1 to {len(prompts)}")
+    prompt = prompts[number - 1]
+    host.branches.begin_edit(prompt.id, prompt.content)
+
+
+async def _branch(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.engine.branches import VersionChoice
+
+    if len(words) != 1 or not (words[0] in ("next", "prev") or words[0].isdigit()):
+        raise CommandError("next, prev or a version number expected")
+    _refuse_while_busy(host, "switching versions")
+    word = words[0]
+    choice: VersionChoice
+    if word == "next":
+        choice = "next"
+    elif word == "prev":
+        choice = "prev"
+    else:
+        choice = int(word)
+    await host.branches.switch(choice, host.branches.selected())
+
+
+async def _fork(host: CommandHost, words: list[str], rest: str) -> None:
+    if words:
+        raise CommandError("no argument expected")
+    _refuse_while_busy(host, "forking")
+    await host.branches.fork()
 
 
 async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
@@ -203,6 +267,26 @@ async def _copy(host: CommandHost, words: list[str], rest: str) -> None:
         raise CommandError("expected nothing, N (the Nth message from the end) or code [N]")
 
 
+async def _mcp(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui.mcp_view import describe_servers
+
+    host.note(describe_servers(await host.conversation.mcp_status()))
+
+
+async def _compact(host: CommandHost, words: list[str], rest: str) -> None:
+    host.note("compacting: the model is summarizing the conversation…")
+    await host.conversation.compact(rest or None)
+    # The divider and the summary come with the engine's compaction notice.
+
+
+async def _context(host: CommandHost, words: list[str], rest: str) -> None:
+    from ikigai.tui.context_view import context_lines
+
+    report = await host.conversation.context_report()
+    for line in context_lines(report):
+        host.note(line)
+
+
 async def _quit(host: CommandHost, words: list[str], rest: str) -> None:
     await host.quit_app()
 
@@ -218,11 +302,38 @@ COMMANDS: dict[str, Command] = {
         Command("new", "/new", "start a new conversation", _new),
         Command("clear", "/clear", "new context; history stays stored", _clear),
         Command("history", "/history", "browse and search conversations", _history),
-        Command("export", "/export [md|json] [path]", "write the conversation to a file", _export),
+        Command(
+            "export",
+            "/export [md|json] [--all-branches] [path]",
+            "write this branch (or every branch) to a file",
+            _export,
+        ),
         Command("mark", "/mark [label]", "remember this point of the context", _mark),
         Command("rewind", "/rewind [label]", "take the context back to a mark", _rewind),
-        Command("retry", "/retry", "regenerate the last answer", _retry),
+        Command("retry", "/retry", "answer the last prompt again (a new version)", _retry),
+        Command(
+            "regen",
+            "/regen [model]",
+            "a new version of the selected (or last) answer, with another model",
+            _regen,
+        ),
+        Command("edit", "/edit [N]", "edit prompt N of this branch (default the last)", _edit),
+        Command(
+            "branch",
+            "/branch next|prev|N",
+            "show another version of the selected (or last branched) message",
+            _branch,
+        ),
+        Command("fork", "/fork", "copy this branch into a new conversation", _fork),
+        Command(
+            "compact",
+            "/compact [instructions]",
+            "summarize the conversation so far; the last turns stay verbatim",
+            _compact,
+        ),
+        Command("context", "/context", "what the context holds, and the window", _context),
         Command("copy", "/copy [N | code [N]]", "copy the last answer, a message or code", _copy),
+        Command("mcp", "/mcp", "MCP servers: state, tools and their permissions", _mcp),
         Command("quit", "/quit", "quit (a running turn is stored first)", _quit),
     )
 }
@@ -241,7 +352,10 @@ def _common_prefix(words: list[str]) -> str:
     return first[:size]
 
 
-def _model_candidates(conversation: Conversation) -> list[str]:
+def _model_candidates(conversation: Conversation, arg: str = "") -> list[str]:
+    """The current and the profiles' models, the provider prefixes, and once ``arg``
+    names a provider (``anthropic/``) that provider's cached model list (never waits
+    on the network: ``engine.model_catalog.cached_models``)."""
     from ikigai.providers.registry import PROVIDERS
 
     seen: dict[str, None] = {conversation.run.model_spec: None}
@@ -250,11 +364,25 @@ def _model_candidates(conversation: Conversation) -> list[str]:
             seen[profile.model] = None
     for provider in PROVIDERS:
         seen[f"{provider}/"] = None
+    head, slash, _rest = arg.partition("/")
+    if slash and head in PROVIDERS:
+        from ikigai.engine.model_catalog import cached_models
+
+        run = conversation.run
+        settings = conversation.settings.provider(head)
+        default = PROVIDERS[head].default_base_url
+        base_url = run.options.base_url if head == run.provider else settings.base_url or default
+        for spec in cached_models(head, base_url).ids():
+            seen[spec] = None
     return list(seen)
 
 
 def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
     """Complete ``line``: returns the completed line and the candidates considered."""
+    from ikigai.tui.mention_complete import complete_mention, mention_at_end
+
+    if mention_at_end(line) is not None:
+        return complete_mention(line, host.conversation.tools_cwd)
     if not line.startswith("/"):
         return line, []
     body = line[1:]
@@ -268,18 +396,22 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
     options: list[str]
     if name == "thinking":
         options = list(THINKING_LEVELS)
+    elif name == "branch":
+        options = ["next", "prev"]
+    elif name == "regen":
+        options = _model_candidates(host.conversation)
     elif name == "model":
         spec, _, _level = arg.rpartition("/")
         if spec and "/" in arg and arg.count("/") >= 2:
             options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
         else:
-            options = _model_candidates(host.conversation)
+            options = _model_candidates(host.conversation, arg)
     elif name == "profile":
         options = sorted(host.conversation.settings.profiles)
     elif name in ("rewind", "mark"):
         options = list(host.conversation.marks)
     elif name == "export":
-        options = ["md", "json"]
+        options = ["md", "json", "--all-branches"]
     else:
         return line, []
     matches = [o for o in options if o.startswith(arg)]

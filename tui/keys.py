@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from ikigai.tui.widgets.navigation import MESSAGE_BINDINGS
+
 
 @dataclass(frozen=True, slots=True)
 class KeyAction:
@@ -37,6 +39,8 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("scroll_page_down", "pagedown", "Page down", show=False),
     KeyAction("scroll_top", "ctrl+home", "Top", show=False),
     KeyAction("scroll_bottom", "ctrl+end", "Bottom", show=False),
+    KeyAction("select_previous", "alt+up", "Select message", show=False),
+    KeyAction("select_next", "alt+down", "Next message", show=False),
     KeyAction("quit", "ctrl+q", "Quit"),
 )
 """The app's actions in the order the footer and help screen show them.
@@ -48,7 +52,15 @@ INPUT_ACTIONS: tuple[KeyAction, ...] = (
 )
 """Actions of the prompt input (its own bindings, rebindable the same way)."""
 
-ACTION_NAMES = frozenset(a.action for a in (*KEY_ACTIONS, *INPUT_ACTIONS)) | {"command_palette"}
+MESSAGE_ACTIONS: tuple[KeyAction, ...] = tuple(
+    KeyAction(action, keys, description, show=False, priority=False)
+    for keys, action, description in MESSAGE_BINDINGS
+)
+"""Actions on the message selected in the scrollback (its own bindings, rebindable)."""
+
+ACTION_NAMES = frozenset(a.action for a in (*KEY_ACTIONS, *INPUT_ACTIONS, *MESSAGE_ACTIONS)) | {
+    "command_palette"
+}
 
 
 def default_bindings() -> list[Binding]:
@@ -78,6 +90,9 @@ def resolve_keymap(overrides: Mapping[str, str]) -> tuple[dict[str, str], list[s
     """
     effective: dict[str, list[str]] = {a.action: [a.key] for a in (*KEY_ACTIONS, *INPUT_ACTIONS)}
     effective["newline"] = ["ctrl+j", "shift+enter"]
+    # Message keys only act while a message is selected: they may share keys with the
+    # app's other actions (Esc, Enter), not with each other.
+    messages = {a.action: _keys_of(a.key) for a in MESSAGE_ACTIONS}
     effective["command_palette"] = ["ctrl+p"]
     keymap: dict[str, str] = {}
     warnings: list[str] = []
@@ -90,11 +105,12 @@ def resolve_keymap(overrides: Mapping[str, str]) -> tuple[dict[str, str], list[s
         if not keys:
             warnings.append(f"[keys] {action}: no key given, default kept")
             continue
+        group = messages if action in messages else effective
         clash = next(
             (
                 (key, other)
                 for key in keys
-                for other, taken in effective.items()
+                for other, taken in group.items()
                 if other != action and key in taken
             ),
             None,
@@ -103,10 +119,10 @@ def resolve_keymap(overrides: Mapping[str, str]) -> tuple[dict[str, str], list[s
             key, other = clash
             warnings.append(
                 f"[keys] {action} = {key!r} conflicts with {other}, default "
-                f"{effective[action][0]!r} kept"
+                f"{group[action][0]!r} kept"
             )
             continue
-        effective[action] = keys
+        group[action] = keys
         keymap[action] = ",".join(keys)
     return keymap, warnings
 
@@ -123,4 +139,5 @@ def effective_keys(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
         )
         for a in INPUT_ACTIONS
     )
+    rows.extend((keymap.get(a.action, a.key), a.action, a.description) for a in MESSAGE_ACTIONS)
     return rows

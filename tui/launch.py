@@ -12,6 +12,7 @@ import argparse
 import functools
 import os
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ikigai.engine.settings import ConfigError, RunConfig, Settings, resolve_run
@@ -19,6 +20,21 @@ from ikigai.engine.settings import ConfigError, RunConfig, Settings, resolve_run
 if TYPE_CHECKING:
     from ikigai.engine.conversation import Conversation
     from ikigai.tui.app import IkigaiApp
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """What the command line asked of the app besides the run configuration."""
+
+    db: str | None = None
+    """``--db``: the database file."""
+    base_url: str | None = None
+    """``--base-url``: applies while the provider is the one it was given for."""
+    no_key: bool = False
+    """``--no-key``: that provider needs no API key."""
+    resume: int | str | None = None
+    """A conversation id to open, ``"last"`` for the newest, or ``None`` for a new one."""
+
 
 BUSY_TIMEOUT_MS = 1000
 """The app's SQLite busy timeout: the writer retries on its own, and a browse
@@ -35,6 +51,8 @@ def initial_run(settings: Settings, args: Any) -> tuple[RunConfig, str | None]:
                 model=args.model,
                 thinking=args.thinking,
                 base_url=args.base_url,
+                system_prompt=getattr(args, "system", None),
+                no_key=getattr(args, "no_key", False),
                 require_key=False,
             ),
             None,
@@ -51,7 +69,8 @@ async def open_session(app: IkigaiApp) -> None:
     """Create the app's conversation and show the one to resume, or a welcome."""
     conversation = await open_conversation(app)
     app.attach(conversation)
-    target = app.resume
+    conversation.start_mcp()
+    target = app.launch.resume
     if target == "last" and conversation.db is not None:
         target = await conversation.db.newest_conversation_id()
     if isinstance(target, int) and await app.show_conversation(target):
@@ -79,7 +98,7 @@ async def open_conversation(app: IkigaiApp) -> Conversation:
     from ikigai.tui.screens.approval import ask
 
     db: Database | None = None
-    path = resolve_db_path(app.db_flag, os.environ, app.settings.storage.path)
+    path = resolve_db_path(app.launch.db, os.environ, app.settings.storage.path)
     try:
         db = await Database.open(path, busy_timeout_ms=BUSY_TIMEOUT_MS)
     except StorageError as exc:
@@ -90,7 +109,8 @@ async def open_conversation(app: IkigaiApp) -> Conversation:
         db=db,
         tools=ToolAccess(approver=functools.partial(ask, app)),
         on_notice=app.on_engine_notice,
-        base_url=app.base_url,
+        base_url=app.launch.base_url,
+        no_key=app.launch.no_key,
     )
     app.problems.extend(conversation.problems)
     return conversation
@@ -109,9 +129,12 @@ def build_app(settings: Settings, args: argparse.Namespace, **options: Any) -> I
     return IkigaiApp(
         settings,
         run,
-        db_flag=getattr(args, "db", None),
-        base_url=getattr(args, "base_url", None),
-        resume=resume,
+        launch=Launch(
+            db=getattr(args, "db", None),
+            base_url=getattr(args, "base_url", None),
+            no_key=getattr(args, "no_key", False),
+            resume=resume,
+        ),
         problems=[problem] if problem else [],
         **options,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ikigai.providers.request import ToolSpec
+from ikigai.providers.request import ImagePart, ToolSpec
 
 DEFAULT_OUTPUT_CAP = 64 * 1024
 """Bytes of tool output sent back to the model before it is cut."""
@@ -65,10 +65,14 @@ whatever it says.
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
-    """What a tool run produced: ``ok`` is false for any failure the model should see."""
+    """What a tool run produced: ``ok`` is false for any failure the model should see.
+
+    ``images`` (MCP tools) go to the model with ``output`` where the provider takes them.
+    """
 
     ok: bool
     output: str
+    images: tuple[ImagePart, ...] = ()
 
 
 class ToolError(Exception):

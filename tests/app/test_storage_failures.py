@@ -11,6 +11,7 @@ import contextlib
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -171,7 +172,7 @@ async def test_a_disk_that_fills_mid_answer(
     big = "An answer larger than the room left on the disk. " * 2000
     fake_server.enqueue(Reply([Text(big, chunk=2000)], fault=Fault("stall", 3, seconds=1.0)))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
-    app.db_flag = str(db)
+    app.launch = replace(app.launch, db=str(db))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, app.ready.is_set)
         await send(pilot, "hello")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from ikigai.engine.conversation import Conversation
 from ikigai.engine.settings import Settings, resolve_run
 from ikigai.providers.events import Error
@@ -45,7 +47,7 @@ async def test_completion_of_commands_levels_profiles_and_marks() -> None:
     assert complete("/profile w", host)[0] == "/profile work "
     assert complete("/rewind b", host)[0] == "/rewind before-refactor "
     line, candidates = complete("/re", host)
-    assert line == "/re" and candidates == ["/retry", "/rewind"]
+    assert line == "/re" and candidates == ["/regen", "/retry", "/rewind"]
     assert complete("/model openai-chat/fake/h", host)[0] == "/model openai-chat/fake/high "
 
 
@@ -89,3 +91,20 @@ def test_error_advice_names_what_to_do() -> None:
 def test_compact_arguments() -> None:
     assert compact_arguments('{"path": "a.txt", "limit": 5}') == "path=a.txt limit=5"
     assert compact_arguments("not json") == "not json"
+
+
+async def test_model_completion_offers_the_cached_model_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ikigai.engine.model_catalog import cache_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    host = await _host()
+    # Nothing cached: ikigai's own list for that provider.
+    _, candidates = complete("/model anthropic/claude-opus-4-", host)
+    assert "anthropic/claude-opus-4-7" in candidates
+    path = cache_path("openai-chat", host.conversation.run.options.base_url)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"fetched_at": 1, "models": [{"id": "qwen3:8b"}, {"id": "llama3.2:latest"}]}')
+    line, candidates = complete("/model openai-chat/qw", host)
+    assert line == "/model openai-chat/qwen3:8b " and candidates == ["openai-chat/qwen3:8b"]

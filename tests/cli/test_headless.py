@@ -24,6 +24,7 @@ CONTRACT_FIELDS = {
     "done": {"type", "finish_reason", "usage", "provider_data"},
     "error": {"type", "category", "message", "http_status", "retry_after_ms"},
     "tool_result": {"type", "id", "name", "ok", "output"},
+    "stored": {"type", "kind", "id", "parent_id", "conversation_id"},
 }
 USAGE_FIELDS = {"input_tokens", "output_tokens", "thinking_tokens", "cached_tokens", "total_tokens"}
 
@@ -86,6 +87,18 @@ def test_jsonl_output_has_the_contract_fields(fake_server: FakeServer, env: dict
     assert result_line["ok"] is True
     assert "pyproject.toml" in result_line["output"]
     assert types.index("tool_result") == types.index("done") + 1
+    # Each stored message's id: the prompt and the first answer right after the first
+    # start, the tool result after its line, the second answer after the second start.
+    stored = [(e["kind"], e["id"], e["parent_id"]) for e in events if e["type"] == "stored"]
+    assert stored == [
+        ("user", 1, None),
+        ("assistant", 2, 1),
+        ("tool_result", 4, 2),
+        ("assistant", 5, 4),
+    ]
+    assert types[1:3] == ["stored", "stored"]
+    assert types[types.index("tool_result") + 1] == "stored"
+    assert {e["conversation_id"] for e in events if e["type"] == "stored"} == {1}
 
 
 def test_stdin_is_appended_to_the_prompt(fake_server: FakeServer, env: dict[str, str]) -> None:

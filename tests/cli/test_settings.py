@@ -55,7 +55,7 @@ def _documented(text: str) -> set[str]:
         body = line.strip()
         body = body.removeprefix("# example:").strip() if body.startswith("# example:") else body
         if body.startswith("[") and body.endswith("]"):
-            names.add(body.strip("[]").split(".")[-1].strip('"'))
+            names.update(part.strip('"') for part in body.strip("[]").split("."))
             continue
         if body.startswith("#") or "=" not in body:
             continue

@@ -44,13 +44,20 @@ RENDERERS: dict[str, type[Renderer]] = {
 }
 
 _GOOGLE_PATH = re.compile(r"^(?:/.*)?/v1(?:beta|alpha)?/models/[^/]+:streamGenerateContent$")
+MODELS_ROUTE = "models"
+"""``GET .../models``: the model lists of all four APIs (see ``tests.fakeserver.models``)."""
 _MAX_HEAD = 64 * 1024
 _RESET_GRACE = 0.02
 """Seconds between the last bytes and an RST, so the client reads them before the reset."""
 
 
-def route_for(path: str) -> str | None:
-    """The wire format served at ``path`` (``None``: unknown path, answered 404)."""
+def route_for(path: str, method: str = "POST") -> str | None:
+    """The wire format served at ``path`` (``None``: unknown path, answered 404).
+
+    ``GET`` of a path ending in ``/models`` is the model list (``models``).
+    """
+    if method == "GET":
+        return MODELS_ROUTE if path.rstrip("/").endswith("/models") else None
     if path.endswith("/chat/completions"):
         return "openai-chat"
     if path.endswith("/responses"):
@@ -353,7 +360,7 @@ class FakeServer:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-        return RecordedRequest(method, path, query, headers, body, parsed, route_for(path))
+        return RecordedRequest(method, path, query, headers, body, parsed, route_for(path, method))
 
     @staticmethod
     async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -377,6 +384,8 @@ class FakeServer:
             body = json.dumps({"error": {"message": message, "code": 404}}).encode()
             await self._send_json(writer, 404, body, {}, keep_alive)
             return keep_alive, False
+        if request.route == MODELS_ROUTE:
+            return await self._send_listing(writer, keep_alive), False
         serial, item = self._next()
         renderer = RENDERERS[request.route](RenderContext(serial, request.path, request.query))
         if item is None:
@@ -398,6 +407,23 @@ class FakeServer:
             await self._send_json(writer, 500, body, {"x-should-retry": "false"}, False)
             return False, False
         return False, await self._stream(writer, renderer, item, plan)
+
+    async def _send_listing(self, writer: asyncio.StreamWriter, keep_alive: bool) -> bool:
+        """A model-list request: the next queued ``Raw`` (or error ``Reply``) as it is.
+
+        Nothing queued is a 404, as from a server without a model list.
+        """
+        _serial, item = self._next()
+        if isinstance(item, Raw):
+            alive, _ = await self._send_raw(writer, item, keep_alive)
+            return alive
+        if item is None or item.is_stream:
+            body = json.dumps({"error": {"message": "fake server: no model list", "code": 404}})
+            await self._send_json(writer, 404, body.encode(), {}, keep_alive)
+            return keep_alive
+        body_bytes = _encode_body(item.body if item.body is not None else {})
+        await self._send_json(writer, item.status, body_bytes, dict(item.headers), keep_alive)
+        return keep_alive
 
     async def _send_json(
         self,

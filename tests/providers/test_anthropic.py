@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ikigai.providers.anthropic import (
     DEFAULT_MODEL,
+    INTERLEAVED_BETA,
     MODELS,
     THINKING_BUDGETS,
     AnthropicNormalizer,
@@ -52,6 +53,7 @@ from ikigai.providers.request import (
 )
 from ikigai.providers.sse import SSEDecoder
 from tests.fakeserver import Fault, Raw, Reply, Text, Thinking, ToolCall, http_error
+from tests.providers import anthropic_streams as streams
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
 RECORDINGS = sorted(p.name for p in FIXTURES.glob("*.sse"))
@@ -63,6 +65,12 @@ def fixture_bytes(name: str) -> bytes:
 
 def fixture_json(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
+
+
+def json_lines(name: str) -> list[dict[str, Any]]:
+    """The payloads of a ``.chunks.jsonl`` recording (one JSON object per line)."""
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def normalize(data: bytes, split_points: list[int] | None = None) -> list[StreamEvent]:
@@ -216,11 +224,25 @@ GOLDEN: dict[str, dict[str, Any]] = {
         "usage": (20, 0, 0, 0),
         "calls": [],
     },
+    "10_claude_sonnet_5_adaptive.REFRAMED.sse": {
+        "model": "claude-sonnet-5",
+        "text": {
+            1: "".join(
+                p["delta"]["text"]
+                for p in json_lines("10_claude_sonnet_5_adaptive.chunks.jsonl")
+                if p["type"] == "content_block_delta" and p["delta"]["type"] == "text_delta"
+            )
+        },
+        "finish": "stop",
+        "usage": (47, 373, 62, 0),
+        "calls": [],
+    },
 }
 THINKING_INDEX = {
     "04_thinking_signature_text.sse": 0,
     "05a_thinking_then_tool_use.sse": 0,
     "07_adaptive_thinking.sse": 1,
+    "10_claude_sonnet_5_adaptive.REFRAMED.sse": 0,
 }
 
 
@@ -553,6 +575,15 @@ def without(body: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in keys}
 
 
+def as_ikigai_sends(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded Haiku 4.5 request as ikigai sends it: without the API-default
+    temperature 1.0 the recording's client sent, and with fine-grained input
+    streaming asked for on each tool (Haiku 4.5 has it)."""
+    expected = without(recorded, "temperature")
+    expected["tools"] = [{**tool, "eager_input_streaming": True} for tool in expected["tools"]]
+    return expected
+
+
 def test_url_and_headers() -> None:
     p = provider("https://example.test/")
     request = Request(model="claude-haiku-4-5", messages=[Message.user("hi")])
@@ -597,8 +628,7 @@ def test_first_request_of_05a_matches_the_recording() -> None:
         thinking="min",
         max_output_tokens=64000,
     )
-    # The recording's client also sent temperature 1.0, which is the API default.
-    assert provider().body(request) == without(recorded, "temperature")
+    assert provider().body(request) == as_ikigai_sends(recorded)
 
 
 def test_adaptive_request_of_07_matches_the_recording_plus_display_and_effort() -> None:
@@ -712,14 +742,30 @@ def test_model_table_longest_prefix() -> None:
 
 def test_tools_serialization() -> None:
     schema = {"type": "object", "properties": {"path": {"type": "string"}}}
-    body = provider().body(
-        Request(
-            model="claude-sonnet-4-5",
-            messages=[Message.user("x")],
-            tools=[ToolSpec("read", "Read a file", schema)],
-        )
-    )
-    assert body["tools"] == [{"name": "read", "description": "Read a file", "input_schema": schema}]
+
+    def tools_for(model: str) -> Any:
+        return provider().body(
+            Request(
+                model=model,
+                messages=[Message.user("x")],
+                tools=[ToolSpec("read", "Read a file", schema)],
+            )
+        )["tools"]
+
+    # Claude Sonnet 4 has no fine-grained tool streaming: the plain definition.
+    assert tools_for("claude-sonnet-4-20250514") == [
+        {"name": "read", "description": "Read a file", "input_schema": schema}
+    ]
+    # Sonnet 4.5 and later stream tool input unbuffered when each tool asks for it.
+    for model in ("claude-sonnet-4-5", "claude-opus-4-7", "claude-sonnet-5"):
+        assert tools_for(model) == [
+            {
+                "name": "read",
+                "description": "Read a file",
+                "input_schema": schema,
+                "eager_input_streaming": True,
+            }
+        ]
 
 
 def message_from_events(events: list[Any]) -> Message:
@@ -756,7 +802,7 @@ def test_round_trip_05a_to_05b_messages_match_the_recording() -> None:
     )
     body = provider().body(request)
     assert body["messages"] == recorded["messages"]
-    assert body == without(recorded, "temperature")
+    assert body == as_ikigai_sends(recorded)
 
 
 def test_round_trip_through_json_storage_still_matches() -> None:
@@ -977,7 +1023,18 @@ async def test_two_turn_tool_conversation(fake_server: Any) -> None:
         },
     ]
     assert sent["tools"] == [
-        {"name": "read_file", "description": "Read a file", "input_schema": read_tool.parameters}
+        {
+            "name": "read_file",
+            "description": "Read a file",
+            "input_schema": read_tool.parameters,
+            "eager_input_streaming": True,
+        }
+    ]
+    # A budget model of the Claude 4 family thinking with tools: the
+    # interleaved-thinking beta, on both requests of the turn.
+    assert [r.headers.get("anthropic-beta") for r in fake_server.requests] == [
+        "interleaved-thinking-2025-05-14",
+        "interleaved-thinking-2025-05-14",
     ]
 
 
@@ -1074,3 +1131,301 @@ async def test_529_overloaded_is_retried_then_succeeds(fake_server: Any) -> None
     assert [e.type for e in events[:2]] == ["retry", "retry"]
     assert summarize(events).all_text() == "fine"
     assert len(fake_server.requests) == 3
+
+
+# -- issue 16: stop details, server tools, parameters per model --------------------------------
+
+
+def test_claude_5_recording_has_adaptive_thinking_with_its_signature() -> None:
+    name = "10_claude_sonnet_5_adaptive.REFRAMED.sse"
+    done = normalize(fixture_bytes(name))[-1]
+    assert isinstance(done, Done)
+    assert done.detail is None and done.server_tools == ()
+    kinds = [b["type"] for b in done.provider_data["content"]]
+    assert kinds == ["thinking", "text"]
+    assert done.provider_data["content"][0]["signature"] == recorded_signatures(name)[0]
+
+
+def test_pause_turn_is_paused_and_keeps_the_server_tool_blocks() -> None:
+    events = normalize(streams.paused_search("ikigai release"))
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert (done.finish_reason, done.detail, done.paused) == ("unknown", "paused", True)
+    # A server tool is no client tool call: nothing to run.
+    assert not any(isinstance(e, ToolCallStart) for e in events)
+    assert done.provider_data["content"] == [
+        {"type": "text", "text": "Let me search. "},
+        {
+            "type": "server_tool_use",
+            "id": "srvtoolu_01",
+            "name": "web_search",
+            "input": {"query": "ikigai release"},
+        },
+        {
+            "type": "web_search_tool_result",
+            "tool_use_id": "srvtoolu_01",
+            "content": streams.SEARCH_RESULTS,
+        },
+    ]
+    assert done.server_tools == ("web_search: ikigai release", "web_search: 2 results")
+
+
+def test_paused_content_goes_back_unchanged_as_the_last_assistant_turn() -> None:
+    done = normalize(streams.paused_search())[-1]
+    assert isinstance(done, Done)
+    paused = Message(
+        "assistant",
+        [TextBlock("Let me search. ")],
+        provider="anthropic",
+        provider_data=json.loads(json.dumps(done.provider_data)),
+    )
+    body = provider().body(
+        Request(model="claude-sonnet-4-5", messages=[Message.user("news?"), paused])
+    )
+    last = body["messages"][-1]
+    assert last["role"] == "assistant"
+    # Verbatim, except that the API refuses a final assistant turn ending in whitespace.
+    assert last["content"][0] == {"type": "text", "text": "Let me search. "}
+    assert last["content"][1:] == done.provider_data["content"][1:]
+
+
+def test_trailing_whitespace_of_a_final_assistant_text_is_trimmed() -> None:
+    paused = Message("assistant", [TextBlock("Thinking it over.  \n")], provider="openai")
+    body = provider().body(Request(model="claude-sonnet-4-5", messages=[Message.user("q"), paused]))
+    assert body["messages"][-1] == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "Thinking it over."}],
+    }
+
+
+def test_continuation_merges_into_one_assistant_turn_with_citations() -> None:
+    first = normalize(streams.paused_search())[-1]
+    second = normalize(streams.answer_after_search())[-1]
+    assert isinstance(first, Done) and isinstance(second, Done)
+    assert (second.finish_reason, second.detail) == ("stop", None)
+    assert second.provider_data["content"] == [
+        {"type": "text", "text": "Version 2 is out.", "citations": [streams.CITATION]}
+    ]
+    assert second.server_tools == ("citations: 1",)
+    history = [
+        Message.user("news?"),
+        Message("assistant", [], provider="anthropic", provider_data=first.provider_data),
+        Message("assistant", [], provider="anthropic", provider_data=second.provider_data),
+        Message.user("thanks"),
+    ]
+    messages = serialize_messages(history)
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert (
+        messages[1]["content"] == first.provider_data["content"] + second.provider_data["content"]
+    )
+
+
+def test_mcp_tool_blocks_are_kept_with_their_streamed_input() -> None:
+    done = normalize(streams.mcp_call())[-1]
+    assert isinstance(done, Done) and done.finish_reason == "stop"
+    content = done.provider_data["content"]
+    assert content[0] == {
+        "type": "mcp_tool_use",
+        "id": "mcptoolu_01",
+        "name": "search_docs",
+        "server_name": "docs",
+        "input": {"query": "install"},
+    }
+    assert content[1]["type"] == "mcp_tool_result"
+    assert done.server_tools == ("mcp docs/search_docs: install", "mcp: 1 result")
+
+
+def test_refusal_detail_carries_the_stop_details_explanation() -> None:
+    done = normalize(fixture_bytes("09_refusal_stop_details.sse"))[-1]
+    assert isinstance(done, Done)
+    assert done.detail == "refusal"
+    assert done.explanation == "cyber: This request was refused due to policy."
+
+
+def test_context_window_exceeded_is_length_with_its_detail() -> None:
+    done = normalize(sse(MESSAGE_START, *stop("model_context_window_exceeded", output_tokens=3)))[
+        -1
+    ]
+    assert isinstance(done, Done)
+    assert (done.finish_reason, done.detail) == ("length", "context_window")
+    plain = normalize(sse(MESSAGE_START, *stop("max_tokens", output_tokens=3)))[-1]
+    assert isinstance(plain, Done) and plain.detail is None
+
+
+def test_cut_off_eager_tool_input_is_tolerated_and_kept() -> None:
+    events = normalize(
+        sse(
+            MESSAGE_START,
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "file_write",
+                    "input": {},
+                },
+            },
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {
+                    "type": "input_json_delta",
+                    "partial_json": '{"path": "a.txt", "text": "lin',
+                },
+            },
+            *stop("max_tokens", output_tokens=4096),
+        )
+    )
+    done = events[-1]
+    assert isinstance(done, Done) and done.finish_reason == "length"
+    summary = summarize(events)
+    assert (
+        summary.calls[0]["done"]
+        and summary.calls[0]["arguments"] == '{"path": "a.txt", "text": "lin'
+    )
+    block = done.provider_data["content"][0]
+    # What the model wrote is kept (the API wants an object back, so it is wrapped).
+    assert block["input"] == {"INVALID_JSON": '{"path": "a.txt", "text": "lin'}
+
+
+@pytest.mark.parametrize(
+    "model", ["claude-opus-4-7", "claude-opus-4-8", "claude-sonnet-5", "claude-fable-5"]
+)
+def test_adaptive_only_models_never_get_a_budget_or_sampling(model: str) -> None:
+    for level in ("min", "low", "med", "high"):
+        body = provider().body(
+            Request(
+                model=model,
+                messages=[Message.user("x")],
+                thinking=level,
+                temperature=0.2,
+                top_p=0.5,
+                top_k=5,
+            )  # type: ignore[arg-type]
+        )
+        assert body["thinking"] == {"type": "adaptive", "display": "summarized"}
+        assert "budget_tokens" not in json.dumps(body)
+        assert not {"temperature", "top_p", "top_k"} & set(body)
+    plain = provider().body(Request(model=model, messages=[Message.user("x")], temperature=0.2))
+    assert "temperature" not in plain and "thinking" not in plain
+
+
+def test_sampling_where_accepted() -> None:
+    def body(model: str, **kw: Any) -> dict[str, Any]:
+        return provider().body(Request(model=model, messages=[Message.user("x")], **kw))
+
+    # Without thinking: temperature (never together with top_p), top_k.
+    assert {
+        k: v
+        for k, v in body("claude-sonnet-4-5", temperature=0.2, top_p=0.5, top_k=5).items()
+        if k in ("temperature", "top_p", "top_k")
+    } == {"temperature": 0.2, "top_k": 5}
+    assert body("claude-opus-4-6", top_p=0.5)["top_p"] == 0.5
+    # With thinking only top_p in [0.95, 1] is accepted.
+    thinking = body("claude-sonnet-4-5", thinking="low", temperature=0.2, top_p=0.97, top_k=5)
+    assert thinking["top_p"] == 0.97 and "temperature" not in thinking and "top_k" not in thinking
+    assert "top_p" not in body("claude-sonnet-4-5", thinking="low", top_p=0.5)
+
+
+def test_interleaved_beta_only_for_budget_thinking_with_tools() -> None:
+    tool = ToolSpec("read", "Read", {"type": "object", "properties": {}})
+    p = provider()
+
+    def beta(model: str, **kw: Any) -> str | None:
+        return p.headers(Request(model=model, messages=[Message.user("x")], **kw)).get(
+            "anthropic-beta"
+        )
+
+    assert beta("claude-sonnet-4-5", thinking="low", tools=[tool]) == INTERLEAVED_BETA
+    assert beta("claude-opus-4-1", thinking="high", tools=[tool]) == INTERLEAVED_BETA
+    assert beta("claude-sonnet-4-5", thinking="low") is None  # no tools: nothing to interleave
+    assert beta("claude-sonnet-4-5", tools=[tool]) is None  # no thinking
+    assert beta("claude-opus-4-6", thinking="low", tools=[tool]) is None  # adaptive interleaves
+    assert beta("claude-3-7-sonnet-latest", thinking="low", tools=[tool]) is None
+    # A configured anthropic-beta header keeps its value beside ikigai's.
+    configured = provider(headers={"anthropic-beta": "context-1m-2025-08-07"})
+    headers = configured.headers(
+        Request(
+            model="claude-sonnet-4-5", messages=[Message.user("x")], thinking="low", tools=[tool]
+        )
+    )
+    assert headers["anthropic-beta"] == f"{INTERLEAVED_BETA},context-1m-2025-08-07"
+
+
+async def test_budget_refused_for_a_dated_model_is_resent_adaptive(fake_server: Any) -> None:
+    model = "claude-haiku-4-5-20991231"  # the table says budget; the server says otherwise
+    fake_server.enqueue(
+        http_error(
+            400,
+            body={
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": '"thinking.type.enabled" is not supported for this model. '
+                    'Use "thinking.type.adaptive" and "output_config.effort" to control '
+                    "thinking behavior.",
+                },
+            },
+        ),
+        Reply(steps=[Text("ok")]),
+    )
+    try:
+        events = await collect(
+            fake_provider(fake_server, max_retries=0), simple_request(model, thinking="med")
+        )
+        assert isinstance(events[-1], Done)
+        first, second = (r.json for r in fake_server.requests)
+        assert first["thinking"]["type"] == "enabled"
+        assert second["thinking"] == {"type": "adaptive", "display": "summarized"}
+        assert second["output_config"] == {"effort": "medium"}
+    finally:
+        AnthropicProvider._adaptive_only.discard(model)
+
+
+async def test_deprecated_temperature_is_resent_without_sampling(fake_server: Any) -> None:
+    model = "claude-sonnet-4-5-20991231"
+    fake_server.enqueue(
+        http_error(
+            400,
+            body={
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "`temperature` is deprecated for this model.",
+                },
+            },
+        ),
+        Reply(steps=[Text("ok")]),
+    )
+    try:
+        events = await collect(
+            fake_provider(fake_server, max_retries=0), simple_request(model, temperature=0.3)
+        )
+        assert isinstance(events[-1], Done)
+        first, second = (r.json for r in fake_server.requests)
+        assert first["temperature"] == 0.3
+        assert "temperature" not in second
+    finally:
+        AnthropicProvider._no_sampling.discard(model)
+
+
+async def test_deprecated_temperature_twice_is_an_error_not_a_loop(fake_server: Any) -> None:
+    model = "claude-sonnet-4-5-20991232"
+    refusal = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "`top_k` is deprecated for this model.",
+        },
+    }
+    fake_server.enqueue(http_error(400, body=refusal), http_error(400, body=refusal))
+    try:
+        events = await collect(
+            fake_provider(fake_server, max_retries=0), simple_request(model, top_k=3)
+        )
+        error = events[-1]
+        assert isinstance(error, Error) and error.category == "invalid_arg"
+        assert len(fake_server.requests) == 2
+    finally:
+        AnthropicProvider._no_sampling.discard(model)

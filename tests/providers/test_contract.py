@@ -827,3 +827,32 @@ async def test_an_answer_of_200000_deltas_completes_with_the_right_text(
     assert deltas == 200_000
     assert "".join(pieces) == text
     assert isinstance(last, Done) and last.finish_reason == "stop"
+
+
+# -- sampling and stop details (issue 16) -------------------------------------------------------
+
+SAMPLING_FIELDS = {
+    "openai-chat": lambda body: body.get("temperature"),
+    "openai": lambda body: body.get("temperature"),
+    "anthropic": lambda body: body.get("temperature"),
+    "google": lambda body: body.get("generationConfig", {}).get("temperature"),
+}
+
+
+@pytest.mark.parametrize("pid", PROVIDERS)
+async def test_temperature_reaches_models_that_take_it_and_a_plain_end_has_no_detail(
+    fake_server: FakeServer, pid: str
+) -> None:
+    fake_server.enqueue(Reply(steps=[Text("ok")]))
+    request = Request(model=MODELS[pid], messages=[Message.user("hi")], temperature=0.25)
+    events = contract([e async for e in make(fake_server, pid).stream(request)])
+    done = terminal(events)
+    assert isinstance(done, Done)
+    assert (done.detail, done.explanation, done.server_tools, done.paused) == (
+        None,
+        None,
+        (),
+        False,
+    )
+    assert "detail" not in done.to_dict()  # not part of the wire contract
+    assert SAMPLING_FIELDS[pid](fake_server.requests[-1].json) == 0.25

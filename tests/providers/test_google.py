@@ -215,6 +215,9 @@ def test_body_without_options_has_no_generation_config() -> None:
         ("gemini-3.1-pro-preview", "min", {"thinkingLevel": "LOW"}),
         ("gemini-3.1-pro-preview", "med", {"thinkingLevel": "MEDIUM"}),
         ("gemini-3.6-flash", "high", {"thinkingLevel": "HIGH"}),
+        # A live 400 refuses MINIMAL on 3.7 Flash: the least it takes is LOW.
+        ("gemini-3.7-flash", "min", {"thinkingLevel": "LOW"}),
+        ("gemini-3.7-flash", "med", {"thinkingLevel": "MEDIUM"}),
     ],
 )
 def test_thinking_config_per_model(model: str, level: Any, expected: dict[str, Any]) -> None:
@@ -747,11 +750,22 @@ def golden(name: str) -> dict[str, Any]:
             "finish": "stop",
             "usage": Usage(79, 12, 0, 0, 91),
         },
+        # Gemini 3 Flash: the answer, then a last chunk whose only part is an
+        # empty text carrying the thought signature (no thought text: 52 thinking
+        # tokens were billed but not shown).
+        "07_empty_text_part_with_signature.REFRAMED.sse": {
+            "model": "gemini-3-flash-preview",
+            "text": "4",
+            "thinking": "",
+            "calls": [],
+            "finish": "stop",
+            "usage": Usage(15, 1 + 52, 52, 0, 68),
+        },
     }[name]
 
 
 def test_every_recording_has_a_golden_entry() -> None:
-    assert len(SSE_FILES) == 5
+    assert len(SSE_FILES) == 6
     for name in SSE_FILES:
         assert golden(name)["model"]
 
@@ -944,3 +958,61 @@ async def test_unsupported_thinking_level_is_resent_with_the_next_level(fake_ser
         r.json["generationConfig"]["thinkingConfig"]["thinkingLevel"] for r in fake_server.requests
     ]
     assert levels == ["MINIMAL", "LOW"]
+
+
+# -- issue 16: signed empty parts of a real Gemini 3 recording, sampling ----------------------
+
+
+def test_recorded_empty_signed_part_is_kept_and_sent_back_in_place() -> None:
+    name = "07_empty_text_part_with_signature.REFRAMED.sse"
+    lines = (FIXTURES / "07_empty_text_part_with_signature.chunks.jsonl").read_text()
+    chunks = [json.loads(line) for line in lines.splitlines() if line.strip()]
+    signature = chunks[1]["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
+    events = normalize(fixture(name))
+    done = events[-1]
+    assert isinstance(done, Done) and done.finish_reason == "stop"
+    # The empty part is not shown (no delta for it) but kept, after the text it follows.
+    assert [e for e in events if isinstance(e, TextDelta)] == [TextDelta(0, "4")]
+    assert done.provider_data["parts"] == [
+        {"text": "4"},
+        {"text": "", "thoughtSignature": signature},
+    ]
+    stored = json.loads(json.dumps(done.provider_data))  # as the database keeps it
+    answer = Message("assistant", [TextBlock("4")], provider="google", provider_data=stored)
+    body = provider().body(
+        Request(
+            model="gemini-3-flash-preview",
+            messages=[Message.user("2+2?"), answer, Message.user("and 3+3?")],
+        )
+    )
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "2+2?"}]},
+        {"role": "model", "parts": [{"text": "4"}, {"text": "", "thoughtSignature": signature}]},
+        {"role": "user", "parts": [{"text": "and 3+3?"}]},
+    ]
+
+
+def test_signature_only_part_without_text_keeps_its_place_between_parts() -> None:
+    data = chunk([{"text": "Let me look."}])
+    data += chunk([{"thoughtSignature": "ONLY-SIG"}])
+    data += chunk([{"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "CALL-SIG"}])
+    data += chunk([], "STOP")
+    done = normalize(data)[-1]
+    assert isinstance(done, Done) and done.finish_reason == "tool_use"
+    parts = done.provider_data["parts"]
+    assert parts[0] == {"text": "Let me look."}
+    assert parts[1] == {"thoughtSignature": "ONLY-SIG"}
+    assert parts[2]["thoughtSignature"] == "CALL-SIG" and parts[2]["functionCall"]["name"] == "f"
+
+
+def test_sampling_parameters_go_to_generation_config() -> None:
+    body = provider().body(
+        Request(
+            model="gemini-2.5-flash",
+            messages=[Message.user("x")],
+            temperature=0.3,
+            top_p=0.9,
+            top_k=40,
+        )
+    )
+    assert body["generationConfig"] == {"temperature": 0.3, "topP": 0.9, "topK": 40}

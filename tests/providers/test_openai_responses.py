@@ -111,7 +111,8 @@ def expected(raw: bytes) -> dict[str, Any]:
             output_tokens=usage["output_tokens"],
             thinking_tokens=usage["output_tokens_details"]["reasoning_tokens"],
             cached_tokens=usage["input_tokens_details"]["cached_tokens"],
-            total_tokens=usage["total_tokens"],
+            # Recordings without total_tokens (07) get the sum, as the API's own total is.
+            total_tokens=usage.get("total_tokens", usage["input_tokens"] + usage["output_tokens"]),
         )
         result["response_id"] = response["id"]
     else:
@@ -852,3 +853,120 @@ async def test_error_event_with_custom_error(fake_server: Any) -> None:
     events = await collect(on(fake_server, max_retries=0), text_request())
     assert events[-1] == Error("rate_limit", "No quota.")
     assert summarize(events)["text"] == TEXT[:4]
+
+
+# -- issue 16: phase, encrypted reasoning from response.completed, sampling ----------------------
+
+PHASE = "07_phase_commentary_final.REFRAMED.sse"
+
+
+def test_phase_recording_keeps_each_message_phase() -> None:
+    events = normalize((FIXTURES / PHASE).read_bytes(), model="gpt-5.3-codex")
+    done = events[-1]
+    assert isinstance(done, Done) and done.finish_reason == "stop"
+    output = done.provider_data["output"]
+    assert [(item["id"], item["phase"]) for item in output] == [
+        ("msg_phase_commentary", "commentary"),
+        ("msg_phase_final", "final_answer"),
+    ]
+
+
+def test_phase_goes_back_verbatim_on_the_next_request() -> None:
+    done = normalize((FIXTURES / PHASE).read_bytes())[-1]
+    assert isinstance(done, Done)
+    stored = json.loads(json.dumps(done.provider_data))
+    answer = Message(
+        "assistant",
+        [TextBlock("I'm going to search for thatThe capital of France is Paris.")],
+        provider="openai",
+        provider_data=stored,
+    )
+    body = provider_for().body(
+        Request(
+            model="gpt-5.3-codex", messages=[Message.user("capital?"), answer, Message.user("ok")]
+        )
+    )
+    assert body["input"][1:3] == stored["output"]
+    assert [item.get("phase") for item in body["input"][1:3]] == ["commentary", "final_answer"]
+
+
+def test_phase_is_inferred_for_history_without_it_on_models_that_use_phases() -> None:
+    from_elsewhere = Message(
+        "assistant",
+        [
+            TextBlock("Checking the map."),
+            ToolCallBlock("call_1", "get_capital", '{"country":"FR"}'),
+        ],
+        provider="anthropic",
+    )
+    results = Message("tool", [ToolResultBlock("call_1", "get_capital", "Paris")])
+    final = Message("assistant", [TextBlock("Paris.")], provider="anthropic")
+    history = [Message.user("capital?"), from_elsewhere, results, final, Message.user("thanks")]
+    items = serialize_input(history, phase=True)
+    messages = [i for i in items if i.get("role") == "assistant"]
+    assert [m["phase"] for m in messages] == ["commentary", "final_answer"]
+    assert not any("phase" in i for i in items if i.get("role") == "user")
+    # Older models never see the field.
+    assert not any("phase" in i for i in serialize_input(history))
+    body = provider_for().body(Request(model="gpt-4.1", messages=history))
+    assert not any("phase" in i for i in body["input"])
+
+
+def test_encrypted_reasoning_only_in_response_completed_is_kept_once() -> None:
+    streamed = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": None}
+    final = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "CIPHER"}
+    message = {
+        "type": "message",
+        "id": "msg_1",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": "Hi"}],
+        "phase": "final_answer",
+    }
+    raw = sse(
+        created(),
+        {"type": "response.output_item.added", "output_index": 0, "item": streamed},
+        {"type": "response.output_item.done", "output_index": 0, "item": streamed},
+        {
+            "type": "response.output_text.delta",
+            "output_index": 1,
+            "content_index": 0,
+            "delta": "Hi",
+        },
+        {"type": "response.output_item.done", "output_index": 1, "item": message},
+        completed([final, message]),
+    )
+    done = normalize(raw)[-1]
+    assert isinstance(done, Done)
+    output = done.provider_data["output"]
+    assert output == [final, message]
+    assert json.dumps(output).count("CIPHER") == 1
+    # And it is replayed: with store=false a reasoning item needs its ciphertext.
+    replay = serialize_input(
+        [Message("assistant", [TextBlock("Hi")], "openai", done.provider_data)]
+    )
+    assert replay[0]["encrypted_content"] == "CIPHER"
+
+
+def test_terminal_items_that_never_streamed_are_kept_after_the_streamed_ones() -> None:
+    first = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "A"}
+    late = {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "B"}
+    raw = sse(
+        created(),
+        {"type": "response.output_item.done", "output_index": 0, "item": first},
+        completed([first, late]),
+    )
+    done = normalize(raw)[-1]
+    assert isinstance(done, Done)
+    assert done.provider_data["output"] == [first, late]
+
+
+def test_sampling_only_for_models_without_reasoning() -> None:
+    def body(model: str) -> dict[str, Any]:
+        return provider_for().body(
+            Request(model=model, messages=[Message.user("x")], temperature=0.4, top_p=0.8, top_k=9)
+        )
+
+    plain = body("gpt-4.1")
+    assert (plain["temperature"], plain["top_p"]) == (0.4, 0.8) and "top_k" not in plain
+    for model in ("gpt-5", "gpt-5.4", "o3", "o1-mini"):
+        assert not {"temperature", "top_p"} & set(body(model)), model

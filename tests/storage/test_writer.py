@@ -290,3 +290,23 @@ async def test_waiting_for_a_row_can_be_bounded(locked_db: Database, db_path: Pa
     async with asyncio.timeout(10):
         assert await writer.wait(prompt)
     assert await writer.close(1.0)
+
+
+async def test_an_impatient_wait_learns_of_a_lock_at_once_and_the_row_is_stored_later(
+    db_path: Path,
+) -> None:
+    # A connection that would wait a minute for the lock: only impatience ends the wait.
+    db = await Database.open(db_path, busy_timeout_ms=60_000)
+    writer = StorageWriter(db)
+    conversation = writer.conversation()
+    await settle(writer)
+    with locked(db_path):
+        prompt = writer.message(conversation, "user", "sent before it is stored")
+        async with asyncio.timeout(20):
+            assert not await writer.wait(prompt, stop_on_problem=True, impatient=True)
+        assert isinstance(writer.state.problem, DatabaseBusyError)
+    async with asyncio.timeout(90):
+        assert await writer.wait(prompt)
+    assert rows(db_path, "SELECT content FROM messages") == [("sent before it is stored",)]
+    assert await writer.close(1.0)
+    await db.close()

@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from ikigai.engine.toolloop import Approval
 from ikigai.providers.request import ToolCallBlock
 from ikigai.tui.widgets.safe_content import plain, styled
+from ikigai.tui.widgets.spinner import running
 
 if TYPE_CHECKING:
     from ikigai.tui.app import IkigaiApp
@@ -102,4 +103,4 @@ async def ask(app: IkigaiApp, call: ToolCallBlock) -> Approval:
     finally:
         if screen.is_active:
             screen.dismiss(None)
-        spinner.call_later(spinner.set_state, "running a tool")
+        spinner.call_later(spinner.set_state, running(call.name))

@@ -20,13 +20,20 @@ BUSY_POLICY = (
     "as interrupted), or wait for it to finish."
 )
 
+MCP_SERVERS = (
+    "Servers configured under [mcp.servers.<name>] offer their tools to the model as "
+    "mcp__<server>__<tool>. Each call asks first, unless [tools] sets "
+    '"mcp__<server>__<tool>" (or "mcp__<server>__*", every tool of a server) to allow or '
+    "deny; the server's allow / deny lists choose which tools are offered at all. /mcp "
+    "shows each server's state, its tools and their permissions."
+)
+
 INPUT_KEYS: tuple[tuple[str, str], ...] = (
-    ("enter", "send the prompt"),
-    ("ctrl+j / shift+enter", "new line in the input"),
     ("up / down", "prompt history (on the first / last line)"),
-    ("tab", "complete a slash command, model, level, profile or mark"),
+    ("tab", "complete a command, model, level, profile, mark, @path"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
     ("enter on a tool call", "expand its output"),
+    ("up / down", "move the selection, once alt+up selected a message"),
 )
 
 
@@ -44,6 +51,9 @@ def help_text(keys: Sequence[tuple[str, str, str]]) -> str:
     lines.append("")
     lines.append("[b]Sending while busy[/b]")
     lines.append(f"  {escape(BUSY_POLICY)}")
+    lines.append("")
+    lines.append("[b]MCP servers[/b]")
+    lines.append(f"  {escape(MCP_SERVERS)}")
     return "\n".join(lines)
 
 

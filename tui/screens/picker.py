@@ -1,5 +1,10 @@
 """The conversation picker (Ctrl+O): recent conversations, full-text search, Enter opens.
 
+A search hit opens its conversation at the branch holding the matching message
+(the screen returns ``(conversation id, message id)``); a conversation from the
+list opens where the user was in it (``(conversation id, None)``). Forks say
+which conversation they came from.
+
 Titles and search snippets come from model and user text: they are shown
 literally, with control characters as ``\\xNN`` (``tui.widgets.safe_content``).
 """
@@ -37,8 +42,12 @@ def highlighted_snippet(snippet: str) -> Content:
     return Content("").join(parts)
 
 
-class PickerScreen(ModalScreen[int | None]):
-    """Returns the id of the chosen conversation, or ``None`` when dismissed."""
+Choice = tuple[int, int | None]
+"""The chosen conversation, and the message to open it at (a search hit) or ``None``."""
+
+
+class PickerScreen(ModalScreen[Choice | None]):
+    """Returns the chosen conversation (and search hit), or ``None`` when dismissed."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", priority=True),
@@ -76,8 +85,9 @@ class PickerScreen(ModalScreen[int | None]):
         self._choose(event.option)
 
     def _choose(self, option: Option) -> None:
-        if option.id is not None and option.id.isdigit():
-            self.dismiss(int(option.id))
+        conversation, _, message = (option.id or "").partition(":")
+        if conversation.isdigit():
+            self.dismiss((int(conversation), int(message) if message.isdigit() else None))
 
     @work(exclusive=True, group="picker")
     async def refresh_list(self, text: str) -> None:
@@ -94,18 +104,20 @@ class PickerScreen(ModalScreen[int | None]):
                     "#$id $title\n  ", id=str(hit.conversation_id), title=hit.title or "(untitled)"
                 )
                 prompt = heading + highlighted_snippet(hit.snippet)
-                options.append(Option(prompt, id=str(hit.conversation_id)))
+                options.append(Option(prompt, id=f"{hit.conversation_id}:{hit.message_id}"))
         else:
             for summary in await self.db.list_conversations(limit=100):
                 if summary.message_count == 0 and summary.id != self.current:
                     continue
+                fork = summary.forked_from
                 prompt = styled(
-                    "#$id $title$marker\n  [dim]$model · $count messages[/dim]",
+                    "#$id $title$marker\n  [dim]$model · $count messages$fork[/dim]",
                     id=str(summary.id),
                     title=summary.title or "(untitled)",
                     marker=" (open)" if summary.id == self.current else "",
                     model=summary.model or "-",
                     count=str(summary.message_count),
+                    fork=f" · forked from #{fork}" if fork is not None else "",
                 )
                 options.append(Option(prompt, id=str(summary.id)))
         listing = self.query_one("#picker-list", OptionList)

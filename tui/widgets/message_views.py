@@ -29,12 +29,15 @@ from ikigai.tui.widgets.safe_content import plain, styled
 
 if TYPE_CHECKING:
     from ikigai.providers.events import Error
+    from ikigai.tui.widgets.rows import RowHandle
 
 
 class UserMessage(Static):
     """The user's prompt, shown as typed."""
 
     DEFAULT_CLASSES = "message user"
+    row: RowHandle | None = None
+    """The stored prompt this shows (see ``tui.widgets.rows``)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(plain(text))
@@ -54,6 +57,8 @@ class AssistantMessage(Vertical):
     """
 
     DEFAULT_CLASSES = "message assistant"
+    row: RowHandle | None = None
+    """The stored answer this shows."""
 
     def __init__(self, markdown: str = "", *, finished: bool = False, status: str = "") -> None:
         super().__init__()
@@ -118,6 +123,13 @@ ERROR_ADVICE: dict[str, str] = {
 
 def error_advice(error: Error, *, keys: tuple[str, ...], base_url: str, provider: str) -> str:
     """What to do about ``error``, in one sentence."""
+    from ikigai.engine.compaction import is_context_overflow
+
+    if is_context_overflow(error):
+        return (
+            "The conversation no longer fits the model's context window: /compact "
+            "summarizes it (the messages stay stored), then /retry."
+        )
     if error.retry_after_ms:
         retry = f"Retry after {error.retry_after_ms / 1000:.0f} s (/retry)."
     else:
@@ -134,6 +146,8 @@ class ErrorBlock(Static):
     """A failed request: the category, the provider's message and what to do."""
 
     DEFAULT_CLASSES = "message error"
+    row: RowHandle | None = None
+    """The stored (failed) answer this shows."""
 
     def __init__(self, category: str, message: str, advice: str) -> None:
         super().__init__(
@@ -197,6 +211,8 @@ class ToolCallView(Vertical):
 
     DEFAULT_CLASSES = "message tool"
     PREVIEW_LINES = 6
+    row: RowHandle | None = None
+    """The stored answer that made this call."""
     can_focus = True
     BINDINGS: ClassVar[list[BindingType]] = [("enter", "toggle_output", "Expand")]
 

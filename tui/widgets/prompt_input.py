@@ -3,7 +3,7 @@
 Enter sends and Ctrl+J (or Shift+Enter where the terminal reports it) inserts a
 newline; ``[keys]`` can move both (actions ``submit`` and ``newline``). Up on
 the first line and Down on the last walk the prompt history; Tab completes
-slash commands (through the ``complete`` callable).
+slash commands and a ``@path`` at the end (through the ``complete`` callable).
 
 The two keys are matched in the widget's own key handler, not as Textual
 bindings: a priority binding would run before the keys typed just ahead of it
@@ -88,7 +88,7 @@ class PromptInput(TextArea):
             event.prevent_default()
             self.action_newline()
             return
-        if key == "tab" and self.complete is not None and self.text.startswith("/"):
+        if key == "tab" and self.complete is not None and _completes(self.text):
             event.stop()
             event.prevent_default()
             completed, candidates = self.complete(self.text)
@@ -123,3 +123,11 @@ class PromptInput(TextArea):
         """Replace the content and put the cursor at the end."""
         self.load_text(text)
         self.move_cursor(self.document.end)
+
+
+def _completes(text: str) -> bool:
+    """Whether Tab completes ``text``: a slash command, or a ``@path`` being typed."""
+    if text.startswith("/"):
+        return True
+    last = text.rsplit(None, 1)[-1] if text.strip() and not text[-1].isspace() else ""
+    return last.startswith("@")

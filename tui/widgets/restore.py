@@ -1,4 +1,5 @@
-"""Stored rows back into scrollback widgets (resuming, loading earlier pages)."""
+"""Stored rows back into scrollback widgets (resuming, loading earlier pages, showing
+another branch). Each message widget carries its row (``tui.widgets.rows``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from textual.widget import Widget
 
 from ikigai.providers.events import Error
+from ikigai.tui.widgets.compaction_views import compaction_views, dim
 from ikigai.tui.widgets.message_views import (
     AssistantMessage,
     ErrorBlock,
@@ -15,23 +17,40 @@ from ikigai.tui.widgets.message_views import (
     ToolCallView,
     UserMessage,
 )
+from ikigai.tui.widgets.rows import StoredRow
 
 if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
 
 
-def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str]) -> list[Widget]:
-    """One widget per stored row worth showing, finished (frozen) and in order."""
+def views_from_rows(
+    rows: Sequence[StoredMessage],
+    advise: Callable[[Error], str],
+    *,
+    compacted_below: bool = False,
+) -> list[Widget]:
+    """One widget per stored row worth showing, finished (frozen) and in order.
+
+    A ``summary`` row (a compaction) dims what came before it and shows the
+    divider and the summary; ``compacted_below`` dims every row (an earlier
+    page above a compaction already shown).
+    """
     views: list[Widget] = []
     tools: dict[str, ToolCallView] = {}
+    answer: StoredRow | None = None
     for row in rows:
         kind = row.kind
         if kind == "user":
-            views.append(UserMessage(row.content))
+            prompt = UserMessage(row.content)
+            prompt.row = StoredRow(row.id)
+            views.append(prompt)
         elif kind == "assistant":
+            answer = StoredRow(row.id)
             if row.content:
                 status = "interrupted" if row.status in ("interrupted", "streaming") else row.status
-                views.append(AssistantMessage(row.content, finished=True, status=status))
+                shown = AssistantMessage(row.content, finished=True, status=status)
+                shown.row = answer
+                views.append(shown)
             if row.status == "error":
                 error = Error(
                     row.data.get("error_category", "unknown"),
@@ -39,13 +58,16 @@ def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str
                     row.data.get("http_status"),
                     row.data.get("retry_after_ms"),
                 )
-                views.append(ErrorBlock(error.category, error.message, advise(error)))
+                block = ErrorBlock(error.category, error.message, advise(error))
+                block.row = answer
+                views.append(block)
         elif kind == "tool_call":
             view = ToolCallView(
                 str(row.data.get("id", "")),
                 str(row.data.get("name", "")),
                 str(row.data.get("arguments", "")),
             )
+            view.row = StoredRow(row.parent_id) if row.parent_id is not None else answer
             tools[view.call_id] = view
             views.append(view)
         elif kind == "tool_result":
@@ -55,6 +77,7 @@ def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str
             called = tools.pop(call_id, None)
             if called is None:
                 called = ToolCallView(call_id, str(row.data.get("name", "")), "")
+                called.row = answer
                 views.append(called)
             called.output, called.ok = output, ok
             called.set_class(not ok, "failed")
@@ -68,4 +91,12 @@ def views_from_rows(rows: Sequence[StoredMessage], advise: Callable[[Error], str
             views.append(Notice("── context cleared ──"))
         elif kind == "interrupted":
             views.append(Notice("⏹ interrupted before the model answered"))
+        elif kind == "summary":
+            from ikigai.engine.compaction import Compacted
+
+            dim(views)
+            done = Compacted.from_record(row.content, row.data)
+            views.extend(compaction_views(done.describe(), row.content))
+    if compacted_below:
+        dim(views)
     return views

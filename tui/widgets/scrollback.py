@@ -4,12 +4,17 @@ It follows the stream only while the user is at the bottom (Textual's
 anchor); once they scroll up it stays put and a "new content below" marker
 appears until they are back at the bottom. Scrolling to the top asks the app
 for earlier messages (``LoadEarlier``). Bus events of turns that are no longer
-current (cancelled or superseded) are ignored.
+current (cancelled or superseded) are ignored. Each piece of a turn carries
+the stored row of its prompt or response (``tui.widgets.rows``); messages can
+be selected and acted on from the keyboard (``tui.widgets.navigation``), and a
+``branched`` event takes the replaced message and what followed off the
+screen before its new version arrives.
 
 Answer text is pulled, not pushed: a response's ``start`` event (posted by
 the bus) makes it live, each frame (``pull``, from the app's frame clock)
 takes the text that arrived since the last one from the response's
-accumulator, and ``done`` or ``error`` takes the rest and freezes the answer.
+accumulator, and ``done`` or ``error`` takes the rest and freezes the answer
+(a paused response hands its answer on to the next response of the turn).
 A frame costs the same however long the conversation or the answer is.
 """
 
@@ -19,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
@@ -33,22 +37,43 @@ from ikigai.tui.widgets.message_views import (
     ToolCallView,
     UserMessage,
 )
+from ikigai.tui.widgets.navigation import MessageNavigation
 
 if TYPE_CHECKING:
     from ikigai.engine.accumulator import ResponseAccumulator
 
-SCROLLBACK_EVENTS = frozenset({"user_prompt", "tool_run", "tool_result", "error", "done", "start"})
+SCROLLBACK_EVENTS = frozenset(
+    {
+        "user_prompt",
+        "tool_run",
+        "tool_result",
+        "error",
+        "done",
+        "start",
+        "branched",
+        "turn_note",
+        "fallback",
+    }
+)
+"""The structural events the scrollback is posted; text deltas are pulled (``pull``)."""
 
 
 class _Live:
-    """A streaming response: its accumulator, how much of it is shown, and where."""
+    """A streaming response: its accumulator, how much of it is shown, and where.
 
-    __slots__ = ("accumulator", "answer", "cursor")
+    ``row`` is the stored row the answer will carry; ``answer`` appears with
+    the first text (or is handed on from a paused response of the same turn).
+    """
 
-    def __init__(self, accumulator: ResponseAccumulator) -> None:
+    __slots__ = ("accumulator", "answer", "cursor", "row")
+
+    def __init__(
+        self, accumulator: ResponseAccumulator, row: Any, answer: AssistantMessage | None
+    ) -> None:
         self.accumulator = accumulator
+        self.row = row
         self.cursor = 0
-        self.answer: AssistantMessage | None = None
+        self.answer = answer
 
 
 class NewContentMarker(Static):
@@ -61,7 +86,7 @@ class NewContentMarker(Static):
         self.display = False
 
 
-class Scrollback(VerticalScroll):
+class Scrollback(MessageNavigation):
     """The conversation view. ``is_current(turn_id)`` decides which events to show;
     ``advise(error)`` turns a provider error into the block's "what to do" line."""
 
@@ -95,6 +120,7 @@ class Scrollback(VerticalScroll):
         self.marker = NewContentMarker()
         self.has_earlier = False
         self._live: dict[tuple[int, int], _Live] = {}
+        self._continued: dict[tuple[int, int], AssistantMessage] = {}  # paused answers
         self._tools: dict[str, ToolCallView] = {}
         self._closed_turns: set[int] = set()
 
@@ -137,7 +163,9 @@ class Scrollback(VerticalScroll):
     def clear_messages(self) -> None:
         """Remove every message (a new or another conversation)."""
         self._live.clear()
+        self._continued.clear()
         self._tools.clear()
+        self.selected = None
         for child in list(self.children):
             if child is not self.marker:
                 child.remove()
@@ -159,6 +187,8 @@ class Scrollback(VerticalScroll):
         self._closed_turns.add(message.turn_id)
         for key in [key for key in self._live if key[0] == message.turn_id]:
             self._end(key, message.status)
+        for key in [key for key in self._continued if key[0] == message.turn_id]:
+            self._continued.pop(key).finish(message.status)
         if message.status == "interrupted":
             self.note("⏹ interrupted — the partial answer is kept", warning=True)
 
@@ -173,17 +203,35 @@ class Scrollback(VerticalScroll):
         key = (bus_event.turn_id, bus_event.response_number)
         if kind == "start":
             if bus_event.accumulator is not None and key not in self._live:
-                self._live[key] = _Live(bus_event.accumulator)
+                handed_on = self._continued.pop(key, None)
+                self._live[key] = _Live(bus_event.accumulator, bus_event.row, handed_on)
         elif kind == "user_prompt":
-            self.add(UserMessage(event.text))
+            prompt = UserMessage(event.text)
+            prompt.row = bus_event.row
+            self.add(prompt)
             self.anchor()
         elif kind == "done":
-            self._end(key, "complete")
+            if event.server_tools:
+                self.note("⚙ " + " · ".join(event.server_tools))
+            if event.paused:
+                # The model goes on in the next response: one answer on screen.
+                answer = self._end(key, None)
+                if answer is not None:
+                    self._continued[(key[0], key[1] + 1)] = answer
+            else:
+                self._end(key, "complete")
+        elif kind == "turn_note":
+            self.note(event.text, warning=event.level == "warning")
+        elif kind == "fallback":
+            self.note(f"↪ {event.describe()}", warning=True)
         elif kind == "error":
             self._end(key, "error")
-            self.add(ErrorBlock(event.category, event.message, self.advise(event)))
+            block = ErrorBlock(event.category, event.message, self.advise(event))
+            block.row = bus_event.row
+            self.add(block)
         elif kind == "tool_run":
             view = ToolCallView(event.id, event.name, event.arguments)
+            view.row = bus_event.row
             self._tools[event.id] = view
             self.add(view)
         elif kind == "tool_result":
@@ -191,14 +239,17 @@ class Scrollback(VerticalScroll):
             if called is not None:
                 called.set_result(event.ok, event.output)
                 self._after_growth()
+        elif kind == "branched":
+            self.cut_from(event.replaces)
 
     def pull(self) -> None:
         """One frame: show the text the live responses received since the last one."""
         grew = False
         for key, live in list(self._live.items()):
-            if key[0] in self._closed_turns or not self.is_current(key[0]):
+            if key[0] in self._closed_turns:
                 del self._live[key]
-            elif self._take(live):
+            elif self.is_current(key[0]) and self._take(live):
+                # A turn no longer current waits for its ``CloseTurn`` to be frozen.
                 grew = True
         if grew:
             self._after_growth()
@@ -210,19 +261,35 @@ class Scrollback(VerticalScroll):
             return False
         if live.answer is None:
             live.answer = AssistantMessage()
+            live.answer.row = live.row
             self.mount(live.answer, before=self.marker)
         live.answer.feed(text)
         return True
 
-    def _end(self, key: tuple[int, int], status: str) -> None:
-        """The response ended: show the rest of its text and freeze its answer."""
+    def _end(self, key: tuple[int, int], status: str | None) -> AssistantMessage | None:
+        """The response ended: show the rest of its text and freeze its answer with
+        ``status`` (``None``: leave it open, a later response goes on with it)."""
         live = self._live.pop(key, None)
         if live is None:
-            return
+            return None
         self._take(live)
-        if live.answer is not None:
+        if live.answer is not None and status is not None:
             live.answer.finish(status)
             self._after_growth()
+        return live.answer
+
+    def forget(self, removed: list[Widget]) -> None:
+        """Tool calls and answers taken off the screen (a new branch) stop waiting."""
+        gone = set(map(id, removed))
+        for call_id, view in list(self._tools.items()):
+            if id(view) in gone:
+                del self._tools[call_id]
+        for key, live in list(self._live.items()):
+            if live.answer is not None and id(live.answer) in gone:
+                del self._live[key]
+        for key, answer in list(self._continued.items()):
+            if id(answer) in gone:
+                del self._continued[key]
 
     def note(self, text: str, *, warning: bool = False) -> None:
         """Show a one-line notice."""

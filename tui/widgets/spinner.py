@@ -1,8 +1,8 @@
 """The one-line activity area: what the model is doing and for how long.
 
-States: waiting for the model, thinking, writing, running a tool, retrying
-(n of m, in s seconds), idle. The elapsed time comes from an injectable
-``clock`` so snapshot tests can freeze it. The spinner is a bus subscriber
+States: waiting for the model, thinking, writing, running a tool (an MCP tool
+by name and server), retrying (n of m, in s seconds), idle. The elapsed time
+comes from an injectable ``clock`` so snapshot tests can freeze it. The spinner is a bus subscriber
 that only keeps the newest event that changes what it says (and asks for a
 frame); once a frame (``pull``) it shows that one, so a thousand deltas cost
 it one update and its state follows the bus's order. The animation moves at
@@ -37,6 +37,16 @@ _STATE_OF: dict[str, str] = {
     "tool_run": "running a tool",
     "tool_result": "waiting for the model",
 }
+
+
+def running(tool_name: str) -> str:
+    """What the spinner says while ``tool_name`` runs: MCP tools are named with their server."""
+    from ikigai.engine.mcp.names import describe, is_mcp_name
+    from ikigai.engine.textsafety import neutralize
+
+    if is_mcp_name(tool_name):
+        return f"running {neutralize(describe(tool_name))}"
+    return "running a tool"
 
 
 class Spinner(Widget):
@@ -126,6 +136,8 @@ class Spinner(Widget):
                 f"retrying {event.attempt} of {event.max_attempts} in "
                 f"{event.delay_ms / 1000:.1f} s ({event.category})"
             )
+        elif bus_event.type == "tool_run":
+            self.state = running(event.name)
         else:
             self.state = _STATE_OF[bus_event.type]
 
