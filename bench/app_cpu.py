@@ -48,7 +48,7 @@ DELTA = 4
 SIZE = (120, 40)
 FIRST_FRAME = b"Quit"
 """In the footer: the first frame is up."""
-READY = "Enter sends".encode()
+READY = b"Enter sends"
 """In the welcome note: the conversation is open."""
 KEY_INTERVAL = 0.1
 IDLE_SECONDS = 10.0

@@ -23,6 +23,7 @@ measuring side.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import math
 import os
@@ -198,10 +199,8 @@ class PtyApp:
     def stop(self, keys: str = "\x11", grace: float = 10.0) -> int | None:
         """Quit with ``keys`` (Ctrl+Q), reading until the program ends; kill it after ``grace``."""
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 self.type(keys)
-            except OSError:
-                pass
             deadline = time.monotonic() + grace
             while self.process.poll() is None and time.monotonic() < deadline:
                 if not self._read(0.05):

@@ -6,6 +6,10 @@ environment (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) through httpx's
 timeout, which bounds the wait for the headers and between two complete
 events rather than the whole answer (a long answer may legitimately stream
 for minutes); ``HttpProvider`` enforces the event part, httpx the bytes.
+
+httpx itself is imported when the first client or timeout is built: the
+settings and the app's first frame need ``ProviderOptions`` but not the
+network, and importing httpx costs about a tenth of a second.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import asyncio
 import ipaddress
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(slots=True)
@@ -47,6 +53,8 @@ class ProviderOptions:
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
     def timeout(self) -> httpx.Timeout:
+        import httpx
+
         return httpx.Timeout(
             connect=self.connect_timeout,
             read=self.read_timeout,
@@ -76,6 +84,8 @@ def shared_client(url: str = "https://") -> httpx.AsyncClient:
     entry = _clients.get(key)
     if entry is not None and entry[0] is loop and not entry[1].is_closed:
         return entry[1]
+    import httpx
+
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(120.0, connect=15.0),
         limits=httpx.Limits(max_connections=20, keepalive_expiry=60.0),

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ikigai.providers.base import HttpProvider
-from ikigai.providers.http import ProviderOptions
+if TYPE_CHECKING:
+    from ikigai.providers.base import HttpProvider
+    from ikigai.providers.http import ProviderOptions
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,8 @@ class IkigaiApp(BranchActions, ViewActions):
         self.prompt_input.focus()
         self.update_status()
         signals.install(self)
-        self.run_worker(self._open(), group="storage", exit_on_error=False)
+        # After the first frame: opening imports the engine, httpx and storage.
+        self.call_after_refresh(self.run_worker, self._open(), group="storage", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         # However the app ends, a running turn is stored as interrupted and the

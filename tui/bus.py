@@ -18,10 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ikigai.engine.events import RunnerEvent
-
 if TYPE_CHECKING:
     from ikigai.engine.accumulator import ResponseAccumulator
+    from ikigai.engine.events import RunnerEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,10 @@ cell wider than its column wraps). A construct that spans a chunk boundary
 in a code block (a multi-line string, say) is coloured from the boundary on
 as the lexer sees it there.
 
+Rich's Markdown and markdown-it are imported when the first message is
+split or rendered (``markdown_blocks``), not with the widget: the app's
+first frame does not wait for them.
+
 Control characters are data: each block's source is neutralized (``\\x1b`` for
 ESC, as ``engine.textsafety.neutralize`` shows them) just before Rich renders
 it, so no paragraph, heading, inline or fenced code, link, table cell or
@@ -31,20 +35,11 @@ breaks as CommonMark does.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Literal
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import Markdown, MarkdownElement, TableElement
-from rich.segment import Segment
-from rich.style import Style
-from rich.table import Table
 from textual import events
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -53,6 +48,14 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from ikigai.engine.textsafety import neutralize
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+    from rich.console import Console, ConsoleOptions
+    from rich.segment import Segment
+    from rich.style import Style
+
 
 DARK_CODE_THEME = "monokai"
 LIGHT_CODE_THEME = "friendly"
@@ -66,110 +69,11 @@ BlockKind = Literal["markdown", "fence", "table"]
 CacheKey = tuple[int, bool]
 
 
-@functools.cache
 def _parser() -> MarkdownIt:
-    """The parser configuration Rich's ``Markdown`` uses, so block boundaries agree.
+    """The shared block parser (``markdown_blocks.parser``), imported on first use."""
+    from ikigai.tui.widgets.markdown_blocks import parser
 
-    One instance is shared: building a ``MarkdownIt`` costs about half a
-    millisecond, and parsing keeps no state in it between calls.
-    """
-    return MarkdownIt().enable("strikethrough").enable("table")
-
-
-class _ChunkTable(Table):
-    """Rich's table, with the column widths of the first chunk reused by the others.
-
-    ``_calculate_column_widths`` is Rich's (private, stable since Rich 10):
-    the first chunk records what Rich computed, later chunks return it, so
-    their columns line up. A widget test compares chunked and whole tables.
-    """
-
-    def __init__(self, *args: Any, widths: list[int] | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fixed_widths = widths
-        self.computed_widths: list[int] = []
-
-    def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
-        if self.fixed_widths is not None and len(self.fixed_widths) == len(self.columns):
-            return list(self.fixed_widths)
-        widths: list[int] = super()._calculate_column_widths(console, options)
-        self.computed_widths = widths
-        return widths
-
-
-class _ChunkTableElement(TableElement):
-    """One chunk of a long table: Rich's ``TableElement`` rendered as ``_ChunkTable``."""
-
-    chunk: _TableChunk
-
-    @classmethod
-    def create(cls, markdown: Markdown, token: Token) -> MarkdownElement:
-        element = cls()
-        element.chunk = getattr(markdown, "table_chunk", None) or _TableChunk()
-        return element
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        chunk = self.chunk
-        # As rich.markdown.TableElement (Rich 13-15) builds it, plus the chunk's settings.
-        table = _ChunkTable(
-            box=box.SIMPLE,
-            pad_edge=False,
-            style="markdown.table.border",
-            show_edge=True,
-            collapse_padding=True,
-            show_header=chunk.header,
-            widths=chunk.widths,
-        )
-        if self.header is not None and self.header.row is not None:
-            for column in self.header.row.cells:
-                heading = column.content.copy()
-                heading.stylize("markdown.table.header")
-                table.add_column(heading)
-        if self.body is not None:
-            for row in self.body.rows:
-                table.add_row(*[element.content for element in row.cells])
-        yield table
-        chunk.computed = table.computed_widths
-
-
-@dataclass(slots=True)
-class _TableChunk:
-    """How to render one chunk of a table: with its header, with fixed column widths."""
-
-    header: bool = True
-    widths: list[int] | None = None
-    computed: list[int] = field(default_factory=list)
-
-
-class _BlockMarkdown(Markdown):
-    """Rich's ``Markdown`` parsed with the shared parser instead of a new one per block.
-
-    Sets the same attributes as ``Markdown.__init__`` (rich 13-15); a widget
-    test compares the result with Rich's own rendering of the whole text. A
-    ``table_chunk`` renders its table as a chunk of a longer one.
-    """
-
-    def __init__(
-        self, markup: str, code_theme: str, table_chunk: _TableChunk | None = None
-    ) -> None:
-        self.markup = markup
-        self.parsed = _parser().parse(markup)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = True
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
-        self.table_chunk = table_chunk
-
-
-class _ChunkMarkdown(_BlockMarkdown):
-    """A block whose table is one chunk of a longer table (``table_chunk``)."""
-
-    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
-        **Markdown.elements,
-        "table_open": _ChunkTableElement,
-    }
+    return parser()
 
 
 def _normalize_newlines(text: str) -> str:
@@ -707,19 +611,21 @@ class StreamingMarkdown(Widget):
 
     def _render_block(self, block: _Block, width: int) -> None:
         """Render ``block`` at ``width`` with Rich's Markdown into cached strips."""
+        from ikigai.tui.widgets.markdown_blocks import BlockMarkdown, ChunkMarkdown, TableChunk
+
         key = self._cache_key(width)
         dark = key[1]
         console: Console = self.app.console
         options: ConsoleOptions = console.options.update(width=width, height=None)
         theme = DARK_CODE_THEME if dark else LIGHT_CODE_THEME
-        chunk: _TableChunk | None = None
+        chunk: TableChunk | None = None
         if block.kind == "table":
             widths = None
             if block.head is not None:
                 self._lines_for(block.head, width)
                 widths = block.head.table_widths.get(key)
-            chunk = _TableChunk(header=block.first, widths=widths)
-        make = _BlockMarkdown if chunk is None else _ChunkMarkdown
+            chunk = TableChunk(header=block.first, widths=widths)
+        make = BlockMarkdown if chunk is None else ChunkMarkdown
         renderable = make(neutralize(block.source), code_theme=theme, table_chunk=chunk)
         rendered = console.render_lines(renderable, options, pad=True)
         first = 0
