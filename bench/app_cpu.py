@@ -183,7 +183,7 @@ def run(rates: list[tuple[str, float, int]], key_tokens: dict[str, int]) -> None
 
     print(f"the app in a {SIZE[0]}x{SIZE[1]} pseudo-terminal, {DELTA}-character deltas")
     print(f"{'rate':>16} {'tokens':>7} {'wall s':>7} {'CPU s':>7} {'share':>6}  on screen / send")
-    for label, pace, tokens in rates:
+    for label, _pace, tokens in rates:
         result = results[label]
         print(
             f"{label:>16} {tokens:7,} {result.wall:7.2f} {result.cpu:7.2f} "
