@@ -1,5 +1,8 @@
 """The exit statuses of the ``ikigai`` command (documented in the README)."""
 
+from collections.abc import Callable
+from typing import IO
+
 EXIT_OK = 0
 """Success."""
 EXIT_FAILURE = 1
@@ -14,6 +17,34 @@ EXIT_HANGUP = 129
 """SIGHUP (the terminal went away): handled like Ctrl+C."""
 EXIT_TERMINATED = 143
 """SIGTERM: handled like Ctrl+C."""
+
+
+def silence_stdout(stream: IO[str] | None = None) -> None:
+    """Point the file descriptor of ``stream`` (stdout) at /dev/null: its reader went
+    away, and the interpreter's own flush at exit must not fail (or print a
+    traceback) either."""
+    import contextlib
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (stream or sys.stdout).fileno())
+        os.close(devnull)
+
+
+def write_out(write: Callable[[], int]) -> int:
+    """Run ``write`` (which prints to stdout and returns an exit status) and flush;
+    a reader that went away (``| head``) ends it quietly with status 141."""
+    import sys
+
+    try:
+        status = write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 class UsageError(Exception):

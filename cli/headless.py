@@ -4,13 +4,17 @@
 printed); ``--output jsonl`` writes every event as one JSON object per line
 with the contract's field names, plus a ``stored`` line with the id of each
 stored message (the prompt and each answer right after that response's
-``start``, or just before its ``error`` when it never started; a tool result
-right after its ``tool_result`` line), so a response still begins with
+``start``, or just before its ``error`` when it never started; the tool
+results' after that response's ``tool_result`` lines), so a response still begins with
 ``start`` and ends with ``done`` or ``error``. Retry notices, fallbacks to
 another model, turn notes and warnings go to stderr in both modes, so stdout
-stays a clean answer or a clean event log.
+stays a clean answer or a clean event log. Retry notices go there only when
+stderr is a terminal: a script that captures stderr gets exactly one line for
+a failed run.
 
-In text mode each tool call gets one line on stderr (``ikigai: tool file_read
+In text mode the text of each response starts on a line of its own (an
+answer after a tool call does not run on from the text before the call), and
+each tool call gets one line on stderr (``ikigai: tool file_read
 notes.txt: ok, 12 lines``, ``ikigai: tool bash ls: denied by policy (use
 --allow bash)``).
 
@@ -29,12 +33,11 @@ exit status is 141 (128 + SIGPIPE), as for other command-line tools.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import sys
 from typing import TextIO
 
+from ikigai.cli.exits import silence_stdout
 from ikigai.engine.events import (
     Fallback,
     Notice,
@@ -62,12 +65,17 @@ class HeadlessWriter:
         self._flush_scheduled = False
         self._ends_with_newline = True
         self._wrote_text = False
+        self._text_response = 0
+        """The response whose text was written last."""
+        self._after_pause = False
+        """The last response was paused: the next one goes on with the same answer."""
         self._held: list[Stored] = []
         """``stored`` lines waiting for their response's ``start`` (or its end)."""
         self._calls: dict[str, str] = {}
         self.closed = False
         """The reader of stdout went away (a broken pipe): nothing more is written."""
         self._fallbacks: list[Fallback] = []
+        self._show_retries = _is_terminal(stderr)
 
     def __call__(
         self, response_number: int, event: RunnerEvent, cost_usd: float | None = None
@@ -85,6 +93,8 @@ class HeadlessWriter:
             return
         if kind is Retry:
             assert isinstance(event, Retry)
+            if not self._show_retries:
+                return
             self.stderr.write(neutralize(f"ikigai: {event.describe()} ({event.message})") + "\n")
             self.stderr.flush()
             return
@@ -98,7 +108,9 @@ class HeadlessWriter:
             self.error_line(f"note: {event.text}")
             return
         if kind is Done:
+            assert isinstance(event, Done)
             self._fallbacks.clear()  # a model answered: earlier skips are not this failure's
+            self._after_pause = event.paused
         if self.jsonl:
             if kind is Stored:
                 assert isinstance(event, Stored)
@@ -114,6 +126,13 @@ class HeadlessWriter:
             assert isinstance(event, TextDelta)
             text = neutralize(event.text) if self.sanitize else event.text
             if text:
+                if (
+                    response_number != self._text_response
+                    and not self._ends_with_newline
+                    and not self._after_pause
+                ):
+                    text = "\n" + text  # the next response's text starts a line of its own
+                self._text_response = response_number
                 self._write(text)
                 self._ends_with_newline = text.endswith("\n")
                 self._wrote_text = True
@@ -137,13 +156,9 @@ class HeadlessWriter:
             self._reader_gone()
 
     def _reader_gone(self) -> None:
-        """Stop writing to a closed pipe; point stdout at /dev/null so that the
-        interpreter's own flush at exit cannot fail either."""
+        """Stop writing to a closed pipe (stdout now goes to /dev/null)."""
         self.closed = True
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.stdout.fileno())
-            os.close(devnull)
+        silence_stdout(self.stdout)
 
     def _tool_line(self, result: ToolResultEvent) -> None:
         from ikigai.engine.tools.summary import call_summary, result_summary
@@ -217,7 +232,7 @@ class HeadlessWriter:
         """The summary ``/compact`` made, on stdout (text output only)."""
         if not self.jsonl:
             body = neutralize(text) if self.sanitize else text
-            self.stdout.write(body.rstrip("\n") + "\n")
+            self._write(body.rstrip("\n") + "\n")
             self._flush()
 
     def warn(self, text: str) -> None:
@@ -226,7 +241,11 @@ class HeadlessWriter:
 
 
 def stdout_is_terminal() -> bool:
+    return _is_terminal(sys.stdout)
+
+
+def _is_terminal(stream: TextIO) -> bool:
     try:
-        return sys.stdout.isatty()
+        return stream.isatty()
     except (AttributeError, ValueError):
         return False

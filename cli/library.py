@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ikigai.cli.exits import EXIT_OK, UsageError, fail
+from ikigai.cli.exits import EXIT_OK, UsageError, fail, write_out
 
 if TYPE_CHECKING:
     from ikigai.storage.models import SearchHit
@@ -177,8 +177,15 @@ async def _export(db: Database, args: argparse.Namespace) -> int:
         # controls as \xNN; JSON \u-escapes the ones json.dumps leaves, so it stays valid.
         if stdout_is_terminal():
             text = escape_json_controls(text) if args.format == "json" else neutralize(text)
-        sys.stdout.write(text)
+        # In pieces: a write the reader abandons halfway returns short without an error,
+        # and only the next one learns that the pipe is closed.
+        for start in range(0, len(text), WRITE_PIECE):
+            sys.stdout.write(text[start : start + WRITE_PIECE])
     return EXIT_OK
+
+
+WRITE_PIECE = 1 << 16
+"""Characters per write of an export to stdout."""
 
 
 def _with_database(args: argparse.Namespace, action: DatabaseAction) -> int:
@@ -192,13 +199,13 @@ def _with_database(args: argparse.Namespace, action: DatabaseAction) -> int:
         return fail(str(exc))
 
     async def main() -> int:
-        db = await open_database(settings, args.db)
+        db = await open_database(settings, args.db, must_exist=True)
         try:
             return await action(db, args)
         finally:
             await db.close()
 
     try:
-        return asyncio.run(main())
+        return write_out(lambda: asyncio.run(main()))
     except UsageError as exc:
         return fail(str(exc))

@@ -1,4 +1,5 @@
-"""``ikigai models [PROVIDER] [--base-url URL] [--output text|json]``: the models a provider offers.
+"""``ikigai models [PROVIDER] [--base-url URL] [--no-key] [--output text|json]``: the models
+a provider offers.
 
 Without PROVIDER, the provider of the profile's model (``--profile``, else the
 default profile). The list is the server's (``GET /models`` and its vendor
@@ -7,6 +8,9 @@ forms), merged with what ikigai knows about each model and cached for a day
 model per line (``provider/model``, thinking mode, output limit, context
 window where known); notes go to stderr. ``--output json`` prints one JSON
 object.
+
+A server on this machine (a loopback ``--base-url``) is asked without a key
+when none is set; ``--no-key`` asks any server without one.
 
 Exit status: 0 when the list came from the server, the cache, or ikigai's own
 list because the server has none (404, HTML) or no key is set; 1 when the
@@ -23,7 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ikigai.cli.exits import EXIT_FAILURE, EXIT_OK, fail
+from ikigai.cli.exits import EXIT_FAILURE, EXIT_OK, fail, write_out
 
 if TYPE_CHECKING:
     from ikigai.engine.model_catalog import ModelCatalog, ModelInfo
@@ -40,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="openai, openai-chat, anthropic or google (default: the profile's provider)",
     )
     parser.add_argument("--base-url", help="ask the server at this URL instead")
+    parser.add_argument(
+        "--no-key",
+        action="store_true",
+        help="ask without an API key (a local server: Ollama, llama.cpp, vLLM)",
+    )
     parser.add_argument("--output", choices=("text", "json"), default="text")
     parser.add_argument("--profile", help="profile whose provider to list (without PROVIDER)")
     parser.add_argument("--refresh", action="store_true", help="ask the server even if cached")
@@ -61,10 +70,16 @@ def models_command(argv: Sequence[str]) -> int:
             provider = resolve_run(settings, profile=args.profile, require_key=False).provider
         elif provider not in PROVIDERS:
             return fail(f"unknown provider '{provider}' (known: {', '.join(PROVIDERS)})")
-        options, key_vars, _ = provider_options(settings, provider, base_url=args.base_url)
+        options, key_vars, _ = provider_options(
+            settings, provider, base_url=args.base_url, no_key=args.no_key
+        )
     except ConfigError as exc:
         return fail(str(exc))
-    key_missing = bool(key_vars) and not options.api_key
+    from ikigai.providers.http import is_loopback_url
+
+    # A server on this machine is asked even without a key: most local servers need
+    # none, and nothing secret leaves the machine.
+    key_missing = bool(key_vars) and not options.api_key and not is_loopback_url(options.base_url)
     catalog = asyncio.run(
         _list(
             provider,
@@ -76,15 +91,18 @@ def models_command(argv: Sequence[str]) -> int:
     )
     from ikigai.engine.textsafety import escape_json_controls, neutralize
 
-    if args.output == "json":
-        line = json.dumps(catalog.as_data(), ensure_ascii=False)
-        sys.stdout.write(escape_json_controls(line) + "\n")
-    else:
-        sys.stdout.write(render_text(catalog.models))
     if catalog.note:
         print(f"ikigai: {neutralize(catalog.note)}", file=sys.stderr)
-    sys.stdout.flush()
-    return EXIT_FAILURE if catalog.error_category else EXIT_OK
+
+    def write() -> int:
+        if args.output == "json":
+            line = json.dumps(catalog.as_data(), ensure_ascii=False)
+            sys.stdout.write(escape_json_controls(line) + "\n")
+        else:
+            sys.stdout.write(render_text(catalog.models))
+        return EXIT_FAILURE if catalog.error_category else EXIT_OK
+
+    return write_out(write)
 
 
 async def _list(

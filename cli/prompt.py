@@ -147,14 +147,19 @@ class StopSignals:
         return f"interrupted ({signal.Signals(self.received).name})"
 
 
-async def open_database(settings: Settings, db_flag: str | None) -> Database:
+async def open_database(
+    settings: Settings, db_flag: str | None, *, must_exist: bool = False
+) -> Database:
     """The database from ``--db``, ``IKIGAI_DB``, the config or the default; ``UsageError``
-    (exit 2) when it cannot be used."""
+    (exit 2) when it cannot be used, or with ``must_exist`` when there is no such file
+    (reading commands must not create an empty database at a mistyped path)."""
     from ikigai.storage.errors import StorageError
     from ikigai.storage.paths import resolve_db_path
     from ikigai.storage.repository import Database
 
     path = resolve_db_path(db_flag, os.environ, settings.storage.path)
+    if must_exist and not path.exists():
+        raise UsageError(f"no database at {path} (nothing has been stored there)")
     try:
         return await Database.open(
             path, busy_timeout_ms=round(settings.storage.busy_timeout * 1000)
@@ -272,9 +277,13 @@ def is_compact_command(prompt: str) -> bool:
 async def _compact(
     args: argparse.Namespace, conversation: Conversation, writer: HeadlessWriter, prompt: str
 ) -> int:
-    """``ikigai -c -p "/compact [instructions]"``: summarize the continued conversation."""
-    if args.conversation is None and not args.continue_last:
-        raise UsageError("/compact needs a conversation to compact: add -c or --conversation ID")
+    """``ikigai -c -p "/compact [instructions]"``: summarize the continued conversation
+    (with ``--from``, the path up to that message, as a new branch after it)."""
+    if args.conversation is None and not args.continue_last and args.from_message is None:
+        raise UsageError(
+            "/compact needs a conversation to compact: add -c, --conversation ID "
+            "or --from MESSAGE_ID"
+        )
     from ikigai.engine.conversation import CompactionError
 
     instructions = prompt.strip().removeprefix(COMPACT_COMMAND).strip()
@@ -288,9 +297,9 @@ async def _compact(
 
 
 def _storage_wait(settings: Settings) -> float:
-    """How long to wait for storage: long enough for a locked write to time out (and
-    be reported) and be retried once."""
-    return 2 * settings.storage.busy_timeout + 1
+    """How long to wait for storage (a database another process keeps locked): the
+    configured ``[storage] busy_timeout``; the writer retries throughout."""
+    return settings.storage.busy_timeout
 
 
 def _db_path(conversation: Conversation) -> str:

@@ -16,6 +16,7 @@ offending key or TOML line, so the CLI can print it and exit with status 2.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ikigai.engine.private_files import write_private
 from ikigai.engine.settings import ConfigError, Settings
 
 _SCHEMA_FILE = Path(__file__).with_name("config_schema.py")
@@ -117,10 +119,5 @@ def _write_cache(key: str, config: dict[str, Any]) -> None:
     while len(entries) > _CACHE_ENTRIES:  # keep the most recently written
         del entries[next(iter(entries))]
     path = _cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(entries), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # A cache that cannot be written only costs speed.
+    with contextlib.suppress(OSError):  # A cache that cannot be written only costs speed.
+        write_private(path, json.dumps(entries))

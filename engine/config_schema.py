@@ -192,14 +192,23 @@ class Settings(BaseSettings):
     @field_validator("providers", mode="before")
     @classmethod
     def _hyphenated_ids(cls, value: Any) -> Any:
-        # IKIGAI_PROVIDERS__OPENAI_CHAT__BASE_URL cannot spell "openai-chat":
-        # an underscore stands for the hyphen of a provider id.
-        if isinstance(value, dict):
-            return {
-                (k.replace("_", "-") if k.replace("_", "-") in PROVIDERS else k): v
-                for k, v in value.items()
-            }
-        return value
+        # IKIGAI_PROVIDERS__OPENAI_CHAT__BASE_URL cannot spell "openai-chat": an
+        # underscore stands for the hyphen of a provider id. The variable's keys
+        # are merged into the file's table (the variable wins key by key), as
+        # the environment is for every other table.
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {}
+        spelt_with_underscore: list[tuple[str, Any]] = []
+        for key, entry in value.items():
+            hyphenated = key.replace("_", "-")
+            if hyphenated != key and hyphenated in PROVIDERS:
+                spelt_with_underscore.append((hyphenated, entry))
+            else:
+                merged[key] = entry
+        for key, entry in spelt_with_underscore:
+            merged[key] = _deep_merge(merged.get(key), entry)
+        return merged
 
     @model_validator(mode="after")
     def _every_provider_has_settings(self) -> Settings:
@@ -219,6 +228,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Init kwargs carry the file's data, so the environment must come first to win.
         return env_settings, init_settings
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    """``over`` laid over ``base``: tables merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, entry in over.items():
+            out[key] = _deep_merge(out.get(key), entry)
+        return out
+    return over
 
 
 def validate(data: dict[str, Any], path: Path) -> dict[str, Any]:

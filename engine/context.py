@@ -108,6 +108,7 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             out.last_prompt_id = None
         elif kind == "mark":
             label = str(row.data.get("label") or row.content)
+            marks.pop(label, None)  # set again: it is now the latest
             marks[label] = Mark(label, row.id, len(context))
         elif kind == "rewind":
             target = row.data.get("mark_id")

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 from ikigai.engine.conversation_core import ConversationCore
 from ikigai.engine.conversation_types import (
     AttachmentRefused,
-    Busy,
     CompactionError,
     ContextFull,
     ConversationError,
@@ -150,11 +149,14 @@ class ContextVerbs(ConversationCore):
         request fails (the conversation is then unchanged).
         """
         self._refuse_when_busy()
-        if self._compacting:
-            raise Busy("a compaction is already running")
-        await self._wait_ready()
-        await self._refresh_docs()
-        return await self._compact(instructions, auto=False)
+        # Set before the first await: nothing may change the conversation meanwhile.
+        self._compacting = True
+        try:
+            await self._wait_ready()
+            await self._refresh_docs()
+            return await self._compact(instructions, auto=False)
+        finally:
+            self._compacting = False
 
     async def _compact(
         self, instructions: str | None, *, auto: bool, incoming: Message | None = None
@@ -203,6 +205,7 @@ class ContextVerbs(ConversationCore):
             instructions,
             known.max_output_tokens if known is not None else None,
         )
+        conversation, compacting = self._conversation, self._compacting
         self._compacting = True
         try:
             accumulator = await compaction.run_summary(
@@ -213,7 +216,11 @@ class ContextVerbs(ConversationCore):
                 f"compaction failed: {exc}; the conversation is unchanged"
             ) from None
         finally:
-            self._compacting = False
+            self._compacting = compacting
+        if self._conversation is not conversation or self._context is not context:
+            raise CompactionError(
+                "the conversation changed while it was being summarized; nothing was compacted"
+            )
         summary = accumulator.text.strip()
         cost = self.response_cost(accumulator)
         self._cost.add(cost, accumulator.usage)

@@ -153,8 +153,15 @@ class Conversation(BranchVerbs, ContextVerbs):
         opening = (Branched(target.id, target.parent_id),)
 
         async def prepare(turn: Turn) -> TurnSetup:
+            back_to = self._leaf_id()
             await self._move_to(target.parent_id)
-            return await self._prepare_send(turn, None, opening)
+            try:
+                return await self._prepare_send(turn, None, opening)
+            except BaseException:
+                # Nothing was sent (a refused attachment, a full context, a cancel):
+                # the session goes back to where it was, not to the edited prompt's parent.
+                await asyncio.shield(self._move_to(back_to))
+                raise
 
         return self._begin(Turn(prompt, prepare, on_end=self._turn_ended))
 
@@ -261,7 +268,11 @@ class Conversation(BranchVerbs, ContextVerbs):
             if self._prompt_must_be_stored:
                 try:
                     async with asyncio.timeout(self._prompt_wait):
-                        stored = await writer.wait(ref, stop_on_problem=True)
+                        # Through another process's lock (for the wait's length), not
+                        # through a full disk or a broken file.
+                        stored = await writer.wait(
+                            ref, stop_on_problem=True, patient_with_locks=True
+                        )
                 except TimeoutError:
                     stored = False
                 if not stored:

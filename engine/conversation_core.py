@@ -301,15 +301,19 @@ class ConversationCore:
         written, self._written = self._written, []
         writer = self._writer
         events: list[RunnerEvent] = []
-        for kind, ref, parent in written:
+        for position, (kind, ref, parent) in enumerate(written):
             if writer is None or self._conversation is None:
                 break
-            # A storage problem ends the wait at once: ids are not worth holding the stream.
+            # Ids are not worth holding the stream: a locked database is known at once
+            # (the impatient write) and a storage problem ends the wait.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._prompt_wait):
-                    await writer.wait(ref, stop_on_problem=True)
+                    await writer.wait(ref, stop_on_problem=True, impatient=True)
             conversation_id = self._conversation.id
             if ref.id is None or conversation_id is None:
+                if not ref.dropped:  # not written yet: said at the next chance, in order
+                    self._written[:0] = written[position:]
+                    break
                 continue
             parent_id = parent.id if isinstance(parent, RowRef) else parent
             events.append(Stored(kind, ref.id, parent_id, conversation_id))
@@ -327,6 +331,8 @@ class ConversationCore:
     def _refuse_when_busy(self) -> None:
         if self.busy:
             raise Busy("a turn is running: wait for it or cancel it first (Esc)")
+        if self._compacting:
+            raise Busy("the conversation is being compacted: wait for it to finish")
 
     def _tool_loop(self, access: ToolAccess, *, strict: bool) -> ToolLoop:
         from ikigai.engine.toolloop import ToolLoop
@@ -344,8 +350,8 @@ class ConversationCore:
             policy = parse_policy(tools.permissions, mcp_servers=servers)
         except PolicyError as exc:
             if strict:
-                raise ConfigError(f"[tools] {exc}") from None
-            self.problems.append(f"[tools] {exc}; using the default policy")
+                raise ConfigError(str(exc)) from None
+            self.problems.append(f"{exc}; using the default policy")
             policy = ToolPolicy()
         if access.approver is None:
             policy = resolve_headless(policy, access.allowed)

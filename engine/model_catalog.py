@@ -16,15 +16,16 @@ list, with the failure in ``note`` and ``error_category`` set.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ikigai.engine.private_files import write_private
 from ikigai.providers.listing import ListedModel, ListingError, describe, known_models, list_models
 
 if TYPE_CHECKING:
@@ -326,10 +327,5 @@ def _write_cache(path: Path, base_url: str, fetched: float, listed: list[ListedM
         "fetched_at": fetched,
         "models": [model.as_data() for model in listed],
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # a list that cannot be cached is only asked for again
+    with contextlib.suppress(OSError):  # a list that cannot be cached is only asked for again
+        write_private(path, json.dumps(payload))

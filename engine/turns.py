@@ -159,15 +159,27 @@ class Turn:
         return self._task is not None and self.outcome is None
 
     def cancel(self) -> None:
-        """Stop the turn: the task iterating it is cancelled (what arrived is kept)."""
-        if self._task is not None and self.outcome is None:
+        """Stop the turn: the task iterating it is cancelled (what arrived is kept).
+
+        A turn that never started (its task was cancelled before the first step)
+        ends here and now: nothing was sent, and the conversation is free again.
+        """
+        if self.outcome is not None:
+            return
+        if self._task is not None:
             self._task.cancel()
+            return
+        self.outcome = TurnOutcome("interrupted", 0)
+        if self._on_end is not None:
+            self._on_end(self)
 
     async def aclose(self) -> None:
         """End the turn early from the consumer's side (same as a cancel, without one)."""
         await self._events.aclose()
 
     async def _run(self) -> AsyncGenerator[RunnerEvent]:
+        if self.outcome is not None:  # cancelled before it started
+            return
         self._task = asyncio.current_task()
         setup: TurnSetup | None = None
         responses = 0
@@ -246,6 +258,13 @@ class Turn:
                         return
                     continue  # send the paused content back: the model goes on
                 pauses = 0
+                if calls and (setup.tools is None or last):
+                    # The calls are not run (no tools here, or max_turns reached): the
+                    # next request must still answer each of them.
+                    why = "Not run: the turn reached its limit of model responses."
+                    if setup.tools is None:
+                        why = "Not run: no tools are available in this conversation."
+                    setup.context.append(_unanswered_results(message, why))
                 if not calls or setup.tools is None:
                     self.outcome = TurnOutcome("complete", responses)
                     return
@@ -338,10 +357,12 @@ def _notes(done: Done | None) -> list[TurnNote]:
 
 
 def _interrupted_results(message: Message) -> Message:
+    return _unanswered_results(message, "Interrupted by the user.")
+
+
+def _unanswered_results(message: Message, why: str) -> Message:
+    """An error result for each tool call of ``message``, saying ``why`` it did not run."""
     return Message(
         role="tool",
-        content=[
-            ToolResultBlock(c.id, c.name, "Interrupted by the user.", is_error=True)
-            for c in message.tool_calls()
-        ],
+        content=[ToolResultBlock(c.id, c.name, why, is_error=True) for c in message.tool_calls()],
     )

@@ -33,12 +33,15 @@ def check_file(path: Path) -> None:
     """
     parent = path.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        if not parent.is_dir():
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(parent, 0o700)  # mkdir's mode is masked by the umask
     except OSError as exc:
         raise _access_error(path, f"cannot create the directory {parent}: {exc.strerror}") from exc
     if not path.exists():
         if not os.access(parent, os.W_OK | os.X_OK):
             raise _access_error(path, f"the directory {parent} is not writable")
+        _create_private(path)
         return
     if path.is_dir():
         raise DatabaseAccessError(f"{path} is a directory, not an ikigai database file.", path)
@@ -59,6 +62,20 @@ def check_file(path: Path) -> None:
             f"has {size}. {_ADVICE}",
             path,
         )
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty database file owner-only: it holds every prompt and answer.
+
+    SQLite gives its -wal and -shm files the main file's permissions, so those
+    are private too.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        return  # another process created it meanwhile
+    except OSError as exc:
+        raise _access_error(path, f"cannot create it: {exc.strerror}") from exc
 
 
 def _size_from_header(header: bytes) -> int | None:

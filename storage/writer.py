@@ -49,6 +49,13 @@ from ikigai.storage.repository import Database
 FLUSH_INTERVAL = 0.25
 """Seconds between two writes of a streaming row."""
 
+LOCK_WAIT_MS = 250
+"""How long one write waits for another process's lock before it counts as failed.
+
+Patience lives in the writer's retries, not in SQLite's busy wait: a write
+blocked inside SQLite would hold every request queued behind it, so each
+attempt gives up soon, the failure is reported, and the writer tries again."""
+
 RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Seconds to wait before retrying after a transient failure (the last repeats)."""
 
@@ -188,9 +195,11 @@ class StorageWriter:
         on_problem: Callable[[StorageError], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
         flush_interval: float = FLUSH_INTERVAL,
+        lock_wait_ms: int = LOCK_WAIT_MS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
+        self._lock_wait_ms = lock_wait_ms
         self.state = WriterState()
         self._on_problem = on_problem
         self._on_recovered = on_recovered
@@ -297,7 +306,9 @@ class StorageWriter:
                     status="streaming",
                     parent_id=_target_id(parent),
                 )
-                stream.written_calls = await self._tool_calls(conversation_id, row_id, snapshot, 0)
+                written_calls = await self._tool_calls(conversation_id, row_id, snapshot, 0)
+            # Only once the transaction committed: a failed commit wrote none of it.
+            stream.written_calls = written_calls
             stream.conversation_id = conversation_id
             stream.written_version = version
             stream.next_write = self._clock() + stream.interval
@@ -336,17 +347,23 @@ class StorageWriter:
     # -- waiting ------------------------------------------------------------------------------
 
     async def wait(
-        self, ref: RowRef, *, stop_on_problem: bool = False, impatient: bool = False
+        self,
+        ref: RowRef,
+        *,
+        stop_on_problem: bool = False,
+        impatient: bool = False,
+        patient_with_locks: bool = False,
     ) -> bool:
         """Wait until ``ref`` is written (True) or given up on (False).
 
         With ``stop_on_problem`` the wait also ends (False) as soon as a write
-        fails, even one the writer will retry. ``impatient`` makes the writes
-        queued up to ``ref`` fail at once on another process's lock instead of
-        waiting for it (the writer retries them later, patiently): a caller that
-        must not be held up learns in milliseconds that the database is locked.
-        Bound the wait with ``asyncio.timeout`` when the caller cannot wait for
-        the disk.
+        fails, even one the writer will retry; ``patient_with_locks`` keeps
+        waiting through another process's lock (any other problem, a full disk
+        say, still ends it). ``impatient`` makes the writes queued up to ``ref``
+        not wait for a lock at all on their first try (the writer retries them
+        later): a caller that must not be held up learns in milliseconds that
+        the database is locked. Bound the wait with ``asyncio.timeout`` when the
+        caller cannot wait for the disk.
         """
         if ref.settled:
             return ref.id is not None
@@ -354,10 +371,19 @@ class StorageWriter:
             self._impatient += 1
             self._wake.set()
         try:
-            if not stop_on_problem:
-                await ref._event().wait()
-                return ref.id is not None
-            return await self._wait_or_trouble(ref)
+            while not ref.settled:
+                if not stop_on_problem:
+                    await ref._event().wait()
+                    break
+                await self._wait_or_trouble(ref)
+                problem = self.state.problem
+                if ref.settled or not (
+                    patient_with_locks and isinstance(problem, DatabaseBusyError)
+                ):
+                    break
+                # Locked: the writer keeps trying; look again shortly.
+                await asyncio.sleep(0.1)
+            return ref.id is not None
         finally:
             if impatient:
                 self._impatient -= 1
@@ -465,16 +491,16 @@ class StorageWriter:
         """Run the next request, or write the streams that are due; False if nothing was due."""
         if self._queue:
             request = self._queue[0]
+            wait_ms = self._lock_wait_ms
+            if self._impatient and not request.tried_impatiently:
+                request.tried_impatiently = True
+                wait_ms = 0
             try:
-                if self._impatient and not request.tried_impatiently:
-                    request.tried_impatiently = True
-                    async with self.db.waiting_for_locks(0):
-                        await request.run()
-                else:
+                async with self.db.waiting_for_locks(wait_ms):
                     await request.run()
             except (_Unresolved, NotFoundError) as exc:
                 if isinstance(exc, NotFoundError):
-                    self._report(exc)
+                    self._tell(exc)
                 self._drop(request)
             self._queue.popleft()
             return True
@@ -482,9 +508,10 @@ class StorageWriter:
         due = [s for s in self._live if s.dirty and (self._closing or s.next_write <= now)]
         for stream in due:
             try:
-                await self._write_snapshot(stream)
+                async with self.db.waiting_for_locks(self._lock_wait_ms):
+                    await self._write_snapshot(stream)
             except NotFoundError as exc:  # deleted elsewhere: stop following it
-                self._report(exc)
+                self._tell(exc)
                 self._live.remove(stream)
         return bool(due)
 
@@ -503,9 +530,11 @@ class StorageWriter:
                 data=snapshot.data,
                 status=snapshot.status if stream.final else "streaming",
             )
-            stream.written_calls = await self._tool_calls(
+            written_calls = await self._tool_calls(
                 stream.conversation_id, row_id, snapshot, stream.written_calls
             )
+        # Only once the transaction committed: a failed commit wrote none of it.
+        stream.written_calls = written_calls
         stream.written_version = version
         # A slow disk (or a huge answer) is written less often, never more than a quarter
         # of the time.
@@ -532,6 +561,12 @@ class StorageWriter:
             self.state.problems.append(str(exc))
             if self._on_problem is not None:
                 self._on_problem(exc)
+
+    def _tell(self, exc: StorageError) -> None:
+        """Report a failure that concerns one row only (it is dropped; writing goes on)."""
+        self.state.problems.append(str(exc))
+        if self._on_problem is not None:
+            self._on_problem(exc)
 
     def _recovered(self) -> None:
         if self.state.problem is not None and not self.state.failed:

@@ -8,6 +8,7 @@ errors, Raw, the command line) must behave.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -388,11 +389,10 @@ def payloads_after(data: str) -> Any:
 
 
 async def test_stall_triggers_the_client_read_timeout(fake_server: FakeServer) -> None:
-    fake_server.enqueue(full_reply(fault=Fault("stall", after_events=2, seconds=2.0)))
-    started = time.monotonic()
+    fake_server.enqueue(full_reply(fault=Fault("stall", after_events=2, seconds=30)))
     with pytest.raises(httpx.ReadTimeout):
-        await post(url_for(fake_server, "openai"), read_timeout=0.2)
-    assert time.monotonic() - started < 1.5
+        # A stall the client did not time out would hang here for 30 s.
+        await asyncio.wait_for(post(url_for(fake_server, "openai"), read_timeout=0.2), 10)
 
 
 async def test_stall_then_continues_normally(fake_server: FakeServer) -> None:
@@ -671,13 +671,23 @@ async def test_paced_stream_keeps_its_schedule_and_its_bytes(fake_server: FakeSe
 
 
 async def test_concurrent_connections(fake_server: FakeServer) -> None:
-    # Each reply takes >= 10 * 0.04 s; served one after the other they would need 1.2 s.
-    replies = [Reply([Text("x" * 28)], event_delay=0.04) for _ in range(3)]
-    fake_server.enqueue(*replies)
-    started = time.monotonic()
-    bodies = await asyncio.gather(*(post(url_for(fake_server, "anthropic")) for _ in range(3)))
-    assert time.monotonic() - started < 1.0
-    assert all(payloads(b.content)[-1]["type"] == "message_stop" for b in bodies)
+    # The first reply stalls for longer than the test runs; served one after the
+    # other, the next two would wait behind it.
+    fake_server.enqueue(
+        full_reply(fault=Fault("stall", after_events=1, seconds=30)),
+        Reply([Text("x" * 28)]),
+        Reply([Text("y" * 28)]),
+    )
+    stalled = asyncio.create_task(post(url_for(fake_server, "anthropic"), read_timeout=60))
+    try:
+        await fake_server.wait_for_requests_async(1)
+        bodies = await asyncio.gather(*(post(url_for(fake_server, "anthropic")) for _ in range(2)))
+        assert not stalled.done()
+        assert all(payloads(b.content)[-1]["type"] == "message_stop" for b in bodies)
+    finally:
+        stalled.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stalled
 
 
 async def test_stop_closes_open_connections() -> None:

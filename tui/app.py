@@ -295,8 +295,11 @@ class IkigaiApp(BranchActions, ViewActions):
 
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
-        async for event in turn:
-            publish(BusEvent(turn_id, turn.response_number, event, turn.row, turn.accumulator))
+        try:
+            async for event in turn:
+                publish(BusEvent(turn_id, turn.response_number, event, turn.row, turn.accumulator))
+        finally:
+            turn.cancel()  # a turn the worker never got to start must not stay "running"
         return turn.outcome
 
     def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:

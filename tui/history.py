@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ikigai.engine.private_files import append_private, write_private
+
 
 def default_history_path() -> Path:
     """``<user data dir>/ikigai/prompt-history.jsonl``."""
@@ -51,14 +53,12 @@ class PromptHistory:
             return
         self.entries.append(text)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             if len(self.entries) > 2 * self.limit:
                 self.entries = self.entries[-self.limit :]
                 body = "".join(json.dumps({"text": e}) + "\n" for e in self.entries)
-                self.path.write_text(body, encoding="utf-8")
+                write_private(self.path, body)
             else:
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"text": text}) + "\n")
+                append_private(self.path, json.dumps({"text": text}) + "\n")
         except OSError:
             pass
 

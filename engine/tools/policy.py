@@ -118,7 +118,7 @@ def parse_policy(
             continue
         permissions[name] = Permission(text)
     if problems:
-        raise PolicyError("invalid tool policy:\n  " + "\n  ".join(problems))
+        raise PolicyError("invalid tool policy: " + "; ".join(problems))
     return ToolPolicy(MappingProxyType(permissions))
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,9 +54,15 @@ def run_ikigai(
 
 
 def run_on_terminal(
-    args: list[str], env: dict[str, str], *, timeout: float = 60, cwd: Path = ROOT
+    args: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float = 60,
+    cwd: Path = ROOT,
+    stream: Literal["stdout", "stderr"] = "stdout",
 ) -> tuple[int, bytes, bytes]:
-    """``ikigai ARGS`` with stdout on a pseudo-terminal: (status, what it showed, stderr).
+    """``ikigai ARGS`` with ``stream`` on a pseudo-terminal: (status, what the terminal
+    showed, what the other stream wrote to its pipe).
 
     The terminal is read while the command runs, so a long output cannot fill it
     and block the command.
@@ -66,8 +73,8 @@ def run_on_terminal(
         process = subprocess.Popen(
             [sys.executable, "-m", "ikigai", *args],
             stdin=subprocess.DEVNULL,
-            stdout=terminal,
-            stderr=subprocess.PIPE,
+            stdout=terminal if stream == "stdout" else subprocess.PIPE,
+            stderr=terminal if stream == "stderr" else subprocess.PIPE,
             env=env,
             cwd=cwd,
         )
@@ -86,7 +93,7 @@ def run_on_terminal(
                 break
             shown.extend(data)
         try:
-            _, stderr = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+            piped = process.communicate(timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
@@ -95,4 +102,4 @@ def run_on_terminal(
         os.close(controller)
         if terminal != -1:
             os.close(terminal)
-    return process.returncode, bytes(shown), stderr
+    return process.returncode, bytes(shown), piped[1] if stream == "stdout" else piped[0]

@@ -110,8 +110,8 @@ def test_headless_notices_on_stderr_are_neutralized(
         Reply(status=503, body=error, headers={"retry-after-ms": "10"}),
         Reply(status=503, body=error, headers={"retry-after-ms": "10"}),
     )
-    result = run_ikigai(["-p", "hi", *chat(fake_server)], env)
-    assert result.returncode == 1
-    stderr = result.stderr.decode("utf-8")
+    status, shown, _ = run_on_terminal(["-p", "hi", *chat(fake_server)], env, stream="stderr")
+    assert status == 1
+    stderr = shown.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
     assert "retry" in stderr and stderr.count(f"overloaded {SHOWN}") == 3
     assert TERMINAL_CONTROLS.search(stderr) is None

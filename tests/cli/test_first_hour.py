@@ -66,6 +66,31 @@ def test_a_closed_pipe_ends_the_output_quietly_and_the_answer_is_stored(
         assert rows.fetchall() == [(LINES, "complete")]
 
 
+@pytest.mark.parametrize("command", [["export", "1"], ["export", "1", "--format", "json"]])
+def test_export_into_a_closed_pipe_ends_quietly(
+    fake_server: FakeServer, env: dict[str, str], command: list[str]
+) -> None:
+    # Far more than a pipe holds, so the export is still writing when head exits.
+    long_answer = LINES * 30
+    fake_server.enqueue(Reply([Text(long_answer, chunk=65536)]))
+    assert run_ikigai(["-p", "hi", *chat(fake_server)], env).returncode == 0
+    status, shown, stderr = piped_into_head(command, env, 2)
+    assert len(shown.splitlines()) == 2
+    assert (status, stderr) == (141, b"")
+
+
+@pytest.mark.parametrize("command", [["history"], ["history", "1"], ["export", "1"]])
+def test_reading_a_missing_database_creates_none(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "typo.db"
+    result = run_ikigai([*command, "--db", str(missing)], clean_env(tmp_path))
+    assert result.returncode == 2
+    assert (
+        result.stderr.decode()
+        == f"ikigai: no database at {missing} (nothing has been stored there)\n"
+    )
+    assert not missing.exists()
+
+
 def test_text_mode_says_what_each_tool_call_did_on_stderr(
     fake_server: FakeServer, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -86,6 +111,19 @@ def test_text_mode_says_what_each_tool_call_did_on_stderr(
         "ikigai: tool file_read secret_note.txt: ok, 12 lines",
         "ikigai: tool bash cat secret_note.txt: denied by policy (use --allow bash)",
     ]
+
+
+def test_each_response_text_starts_a_line(
+    fake_server: FakeServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("a\n")
+    fake_server.enqueue(
+        Reply([Text("Let me read it."), ToolCall("file_read", {"path": "notes.txt"})]),
+        Reply([Text("It says a.")]),
+    )
+    result = run_ikigai(["-p", "read notes.txt", *chat(fake_server)], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == "Let me read it.\nIt says a.\n"
 
 
 def test_system_flag_and_no_key_flag(fake_server: FakeServer, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai
+from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai, run_on_terminal
 from tests.fakeserver import FakeServer, Fault, Reply, Text, Thinking, ToolCall, http_error
 
 CONTRACT_FIELDS = {
@@ -154,6 +154,19 @@ def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     assert len(line.splitlines()) == 1
 
 
+def test_every_tool_policy_problem_is_told_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[tools]\nbsh = 'allow'\ngrp = 'deny'\n", encoding="utf-8")
+    result = run_ikigai(
+        ["-p", "hi"], clean_env(tmp_path, ANTHROPIC_API_KEY="k", OPENAI_API_KEY="k")
+    )
+    assert result.returncode == 2
+    line = result.stderr.decode().strip()
+    assert len(line.splitlines()) == 1, line
+    assert "[tools] bsh: unknown tool" in line
+    assert "[tools] grp: unknown tool" in line
+
+
 def test_bad_flag_value_is_a_usage_error(env: dict[str, str]) -> None:
     result = run_ikigai(["-p", "hi", "--max-turns", "0"], env)
     assert result.returncode == 2
@@ -191,10 +204,21 @@ def test_server_errors_are_retried_then_reported(
     )
     result = run_ikigai(["-p", "hi", *chat_args(fake_server)], env)
     assert result.returncode == 1
+    # Captured stderr gets the one line of the contract; the retry is not in it.
     lines = result.stderr.decode().splitlines()
-    assert lines[0].startswith("ikigai: retrying 1/1 in 0.0 s: server")
-    assert lines[-1].startswith("ikigai: error: server")
+    assert len(lines) == 1 and lines[0].startswith("ikigai: error: server")
     assert len(fake_server.requests) == 2
+
+
+def test_a_retry_is_shown_when_stderr_is_a_terminal(
+    fake_server: FakeServer, env: dict[str, str]
+) -> None:
+    fake_server.enqueue(http_error(503, retry_after_ms="10"), http_error(503, retry_after_ms="10"))
+    status, shown, _ = run_on_terminal(["-p", "hi", *chat_args(fake_server)], env, stream="stderr")
+    assert status == 1
+    lines = shown.decode().splitlines()
+    assert lines[0].startswith("ikigai: retrying 1/1 in 0.0 s: server")
+    assert lines[-1].startswith("ikigai: error: server") and len(lines) == 2
 
 
 @pytest.mark.parametrize(

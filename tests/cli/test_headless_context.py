@@ -120,6 +120,24 @@ def test_compact_command_summarizes_the_continued_conversation(
     assert again.returncode == 2 and b"nothing to compact" in again.stderr
 
 
+def test_compact_from_a_message_summarizes_the_path_up_to_it(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    env = env_with(tmp_path, "[context]\nkeep_turns = 0\n")
+    fake_server.enqueue(Reply([Text("Paris.")]), Reply([Text("Rome.")]))
+    assert run_ikigai(["-p", "Capital of France?", *chat(fake_server)], env).returncode == 0
+    assert run_ikigai(["-p", "And Italy?", "-c", *chat(fake_server)], env).returncode == 0
+    fake_server.enqueue(Reply([Text("The user asked about France.")]))
+    result = run_ikigai(["-p", "/compact", "--from", "2", *chat(fake_server)], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"The user asked about France.\n"
+    summarized = json.dumps(fake_server.requests[2].json["messages"])
+    assert "Paris." in summarized and "Italy" not in summarized
+    with sqlite3.connect(tmp_path / "ikigai.db") as conn:
+        [(parent,)] = conn.execute("SELECT parent_id FROM messages WHERE kind = 'summary'")
+    assert parent == 2
+
+
 def test_attachments_from_the_prompt_not_from_stdin(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ process's connection, a real full file system (a small tmpfs).
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai
-from tests.fakeserver import FakeServer, Fault, Reply, Text
+from tests.fakeserver import FakeServer, Fault, Reply, Text, ToolCall
 
 ANSWER = "The whole answer arrives even though the database cannot take it. " * 4
 
@@ -189,3 +190,47 @@ def test_a_disk_that_fills_mid_stream_still_prints_the_whole_answer(
     assert stored(db)[:2] == [("user", "stored earlier"), ("user", "hello")]
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_locked_database_does_not_hold_back_the_jsonl_stream(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """The ids of ``stored`` lines wait for the disk, the stream does not: with a lock
+    that would keep a write waiting ten minutes, the next request still goes out."""
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-test", IKIGAI_STORAGE__BUSY_TIMEOUT="600")
+    db = Path(env["IKIGAI_DB"])
+    make_database(db)
+    (tmp_path / "notes.txt").write_text("three\nlines\nhere\n", encoding="utf-8")
+    fake_server.enqueue(
+        Reply(
+            [Text("Let me read it."), ToolCall("file_read", {"path": "notes.txt"}, id="c1")],
+            fault=Fault("stall", 3, seconds=1.5),
+        ),
+        Reply([Text("It has three lines.")]),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ikigai",
+            "-p",
+            "read notes.txt",
+            "--output",
+            "jsonl",
+            *chat(fake_server),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    fake_server.wait_for_requests(1, timeout=30)
+    time.sleep(0.3)  # the prompt is stored; the first answer has begun
+    with locked(db):
+        fake_server.wait_for_requests(2, timeout=60)  # the tool round was not held back
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    types = [json.loads(line)["type"] for line in stdout.decode().splitlines()]
+    assert types.count("done") == 2 and "tool_result" in types
+    assert types.count("stored") >= 2  # said late, once the database was free again

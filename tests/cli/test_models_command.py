@@ -111,13 +111,31 @@ def test_refused_key_lists_the_known_models_and_fails(
     assert b"ikigai: " in result.stderr
 
 
-def test_no_key_lists_the_known_models_without_asking(
+def test_without_a_key_a_remote_server_is_not_asked(tmp_path: Path) -> None:
+    # TEST-NET-1 (RFC 5737) is not on this machine: asking it would fail, not list.
+    result = run_ikigai(
+        ["models", "openai", "--base-url", "http://192.0.2.1/v1"], clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"openai/gpt-5" in result.stdout and b"no API key" in result.stderr
+
+
+def test_without_a_key_a_server_on_this_machine_is_asked(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    result = models(fake_server, "openai", tmp_path, key="")
-    assert result.returncode == 0
-    assert b"openai/gpt-5" in result.stdout and b"no API key" in result.stderr
-    assert fake_server.requests == []
+    fake_server.enqueue(openai_models("qwen3:8b"))
+    result = models(fake_server, "openai-chat", tmp_path, key="")
+    assert result.returncode == 0, result.stderr
+    assert b"openai-chat/qwen3:8b" in result.stdout
+    assert "authorization" not in {name.lower() for name in fake_server.requests[0].headers}
+
+
+def test_no_key_asks_without_the_key_that_is_set(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(openai_models("qwen3:8b"))
+    result = models(fake_server, "openai-chat", tmp_path, "--no-key", key="sk-secret")
+    assert result.returncode == 0, result.stderr
+    assert b"openai-chat/qwen3:8b" in result.stdout
+    assert "sk-secret" not in str(fake_server.requests[0].headers)
 
 
 def test_unknown_provider_is_a_usage_error(tmp_path: Path) -> None:

@@ -293,3 +293,21 @@ def test_an_unknown_provider_from_the_environment_names_the_variable(
         ConfigError, match="environment variable IKIGAI_PROVIDERS__MISTRAL__BASE_URL"
     ):
         load_settings(write(tmp_path, ""))
+
+
+def test_an_underscore_override_merges_into_the_files_hyphenated_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(
+        tmp_path,
+        '[providers.openai-chat]\nbase_url = "http://127.0.0.1:11434/v1"\napi_key_env = ""\n'
+        'headers = { X-A = "1" }\n',
+    )
+    monkeypatch.setenv("IKIGAI_PROVIDERS__OPENAI_CHAT__TIMEOUT", "30")
+    monkeypatch.setenv("IKIGAI_PROVIDERS__OPENAI_CHAT__HEADERS__X_B", "2")
+    settings, _ = load_settings(path)
+    chat = settings.providers["openai-chat"]
+    assert chat.base_url == "http://127.0.0.1:11434/v1"  # the file's value survives
+    assert chat.api_key_env == ""
+    assert chat.timeout == 30.0  # the variable's value wins
+    assert dict(chat.headers) == {"X-A": "1", "x_b": "2"}

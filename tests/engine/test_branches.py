@@ -243,6 +243,31 @@ async def test_a_branch_point_inside_a_rewound_region(
     assert sent(fake_server) == [("user", "q3 v2")]
 
 
+async def test_a_mark_set_again_is_the_latest_after_a_resume(
+    convo: Conversation, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "ikigai.db"
+    fake_server.enqueue(Reply([Text("a1")]), Reply([Text("a2")]))
+    await convo.mark("A")
+    await run(convo, convo.send("q1"))
+    await convo.mark("B")
+    await run(convo, convo.send("q2"))
+    await convo.mark("A")
+    assert convo.marks == ("B", "A")
+    await convo.close(5.0)
+    reopened = _conversation(await Database.open(db), fake_server, tmp_path)
+    try:
+        await reopened.open(1)
+        # The latest mark is the second A (the context as it is), and B was set before it.
+        assert await reopened.rewind() == "A"
+        assert reopened.marks == ("B", "A")
+        fake_server.enqueue(Reply([Text("a3")]))
+        await run(reopened, reopened.send("q3"))
+        assert sent(fake_server)[-2:] == [("assistant", "a2"), ("user", "q3")]
+    finally:
+        await reopened.close(5.0)
+
+
 async def test_a_branch_point_before_a_clear(
     convo: Conversation, fake_server: FakeServer, tmp_path: Path
 ) -> None:
@@ -397,3 +422,68 @@ async def test_regenerating_with_another_model_keeps_the_sessions_system_prompt(
     await run(convo, await convo.regenerate(a1, model="openai-chat/other-model"))
     assert fake_server.requests[-1].json["model"] == "other-model"
     assert sent(fake_server) == [("system", "Be brief."), ("user", "q1")]
+
+
+async def test_an_edit_that_is_refused_leaves_the_session_where_it_was(
+    convo: Conversation, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    await _two_turns(convo, fake_server)
+    before = convo.context()
+    q2 = row_id(tmp_path / "ikigai.db", "user", "q2")
+    turn = await convo.edit(q2, "q2 again with @missing.txt")
+    with pytest.raises(ConversationError, match=r"missing\.txt"):
+        await run(convo, turn)
+    assert convo.context() == before  # not the context of the edited prompt's parent
+    fake_server.enqueue(Reply([Text("a3")]))
+    await run(convo, convo.send("q3"))
+    assert sent(fake_server) == [
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+        ("assistant", "a2"),
+        ("user", "q3"),
+    ]
+    [(parent,)] = rows(tmp_path / "ikigai.db", "SELECT parent_id FROM messages WHERE content='q3'")
+    assert parent == row_id(tmp_path / "ikigai.db", "assistant", "a2")
+
+
+async def test_a_turn_cancelled_before_it_started_frees_the_conversation(
+    convo: Conversation, fake_server: FakeServer
+) -> None:
+    turn = convo.send("never sent")
+    assert convo.busy
+    turn.cancel()
+    assert not convo.busy
+    assert turn.outcome is not None and turn.outcome.status == "interrupted"
+    assert [event async for event in turn] == []
+    fake_server.enqueue(Reply([Text("answered")]))
+    events = await run(convo, convo.send("sent"))
+    assert "".join(e.text for e in events if e.type == "text_delta") == "answered"
+    assert [m["content"] for m in fake_server.requests[0].json["messages"]] == ["sent"]
+
+
+async def test_tool_calls_left_by_max_turns_are_answered_in_the_next_request(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    settings = Settings.from_data(SETTINGS)
+    base_url = fake_server.base_url("openai-chat")
+    run_config = resolve_run(
+        settings, base_url=base_url, max_turns=1, env={"OPENAI_API_KEY": "sk-test"}
+    )
+    db = await Database.open(tmp_path / "ikigai.db")
+    convo = Conversation(settings, run_config, db=db, tools=ToolAccess(cwd=tmp_path))
+    try:
+        # The model calls a tool although the last allowed response asked it not to.
+        fake_server.enqueue(
+            Reply([ToolCall("glob", {"pattern": "*"}, id="c1")]), Reply([Text("ok")])
+        )
+        turn = convo.send("p0")
+        _ = [event async for event in turn]
+        assert turn.outcome is not None and turn.outcome.status == "max_turns"
+        await run(convo, convo.send("p1"))
+    finally:
+        await convo.close(5.0)
+    messages = fake_server.requests[1].json["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "user"]
+    assert messages[2]["tool_call_id"] == "c1"
+    assert "limit of model responses" in messages[2]["content"]

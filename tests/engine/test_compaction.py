@@ -351,3 +351,25 @@ async def test_an_answer_cut_by_a_full_window_says_what_to_do(
         "the answer stopped because the context window is full: /compact summarizes the "
         "conversation (from a shell: ikigai -c -p /compact)"
     ]
+
+
+async def test_nothing_else_may_change_the_conversation_while_it_is_compacted(
+    tmp_path: Path, fake_server: FakeServer, opened
+) -> None:
+    conversation = await three_turns(opened, tmp_path, fake_server)
+    # The summary arrives slowly: other verbs try their luck meanwhile.
+    fake_server.enqueue(Reply([Text("SUMMARY")], fault=Fault("stall", 0, seconds=1.0)))
+    compacting = asyncio.get_running_loop().create_task(conversation.compact())
+    await fake_server.wait_for_requests_async(4, seconds=10)
+    assert conversation.compacting
+    for verb in (conversation.clear(), conversation.mark("x"), conversation.new()):
+        with pytest.raises(Busy, match="being compacted"):
+            await verb
+    with pytest.raises(Busy, match="being compacted"):
+        conversation.send("a prompt that would be neither summarized nor kept")
+    compacted = await compacting
+    assert compacted.summary == "SUMMARY"
+    assert not conversation.compacting
+    assert await conversation.close()
+    kinds = [r[0] for r in rows(tmp_path / "ikigai.db", "SELECT kind FROM messages ORDER BY id")]
+    assert kinds[-1] == "summary" and "clear" not in kinds and "mark" not in kinds

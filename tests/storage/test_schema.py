@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 
 import aiosqlite
@@ -51,19 +50,16 @@ async def test_blank_file_gets_latest_schema(db_path: Path) -> None:
         assert "CHECK(json_valid(data))" in sql
 
 
-async def test_second_open_applies_nothing_and_is_fast(db_path: Path) -> None:
+async def test_second_open_applies_nothing(db_path: Path) -> None:
     await (await Database.open(db_path)).close()
     before = migration_rows(db_path)
     with sqlite3.connect(db_path) as conn:
         applied_at = conn.execute("SELECT applied_at FROM schema_migrations").fetchall()
-    started = time.perf_counter()
     db = await Database.open(db_path)
-    elapsed = time.perf_counter() - started
     await db.close()
     assert migration_rows(db_path) == before
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT applied_at FROM schema_migrations").fetchall() == applied_at
-    assert elapsed < 0.5, f"opening a migrated database took {elapsed:.3f} s"
 
 
 async def test_upgrade_from_first_schema_keeps_and_indexes_old_rows(db_path: Path) -> None:

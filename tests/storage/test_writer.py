@@ -223,6 +223,37 @@ async def test_a_full_disk_keeps_what_is_stored_and_saves_the_rest_later(
     assert rows(path, "PRAGMA integrity_check") == [("ok",)]
 
 
+async def test_a_tool_call_whose_commit_failed_on_a_full_disk_is_written_later(
+    small_disk: Path,
+) -> None:
+    path = small_disk / "ikigai.db"
+    db = await Database.open(path)
+    seen = Problems()
+    writer = StorageWriter(db, on_problem=seen.problem, on_recovered=seen.recover)
+    conversation = writer.conversation()
+    answer = GrowingText()
+    ref = writer.stream(conversation, answer)
+    answer.append("Let me look.")
+    await settle(writer)
+    filler = fill(small_disk)
+    # Small rows fit SQLite's page cache: the inserts succeed and the commit fails.
+    answer.call("call_1", "read_file", '{"path": "README.md"}')
+    answer.end()
+    writer.finish(ref)
+    async with asyncio.timeout(10):
+        await seen.reported.wait()
+    assert isinstance(seen.problems[0], DiskFullError)
+    filler.unlink()
+    await settle(writer, 30)
+    assert await writer.close(5.0)
+    await db.close()
+    stored = rows(path, "SELECT kind, content, status FROM messages ORDER BY id")
+    assert stored == [
+        ("assistant", "Let me look.", "complete"),
+        ("tool_call", '{"path": "README.md"}', "complete"),
+    ]
+
+
 async def test_a_database_that_refuses_writes_stops_the_writer_and_keeps_what_is_stored(
     db: Database, db_path: Path
 ) -> None:

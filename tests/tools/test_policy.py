@@ -48,6 +48,7 @@ def test_config_errors_are_all_listed() -> None:
     assert "[tools] bsh: unknown tool (known tools: bash, file_edit" in message
     assert "[tools] bash = 'sometimes': expected one of allow, ask, deny" in message
     assert "[tools] glob = True: expected one of allow, ask, deny" in message
+    assert "\n" not in message  # an error is told on one line, whatever the front end
     assert isinstance(raised.value, ValueError)
 
 
