@@ -73,13 +73,27 @@ async def open_session(app: IkigaiApp) -> None:
     target = app.launch.resume
     if target == "last" and conversation.db is not None:
         target = await conversation.db.newest_conversation_id()
-    if isinstance(target, int) and await app.show_conversation(target):
-        return
-    app.welcome()
+    if not (isinstance(target, int) and await app.show_conversation(target)):
+        app.welcome()
+    app.call_after_refresh(warm_up)
+
+
+def warm_up() -> None:
+    """Load what the first answer is rendered with (Rich's Markdown, the block parser) now,
+    while the user types, so the first frame of the first answer does not import it; then
+    freeze what start-up built (``tui.gc_policy``)."""
+    from ikigai.tui.gc_policy import POLICY
+    from ikigai.tui.widgets.markdown_blocks import parser
+
+    parser()
+    POLICY.settle()
 
 
 async def close_session(app: IkigaiApp) -> None:
     """Save what is pending (a few seconds at most) and close; once, however the app ends."""
+    from ikigai.tui.gc_policy import POLICY
+
+    POLICY.close()
     conversation = app._conversation
     if conversation is None or app.closed:
         return

@@ -59,8 +59,11 @@ if TYPE_CHECKING:
 
 DARK_CODE_THEME = "monokai"
 LIGHT_CODE_THEME = "friendly"
-CHUNK_LINES = 32
+CHUNK_LINES = 16
 """Code lines (table rows) per chunk of a long code block (table)."""
+GROW_LINES = 4
+"""A streaming message grows in steps of this many lines (blank below the text until
+filled), so the view is laid out again once every few lines rather than on each."""
 LONG_MESSAGE = 64 * 1024
 """Characters from which a message is rendered in budgeted steps after a layout at a new
 width or theme (shorter ones render at once, as a whole)."""
@@ -425,6 +428,7 @@ class StreamingMarkdown(Widget):
         self._frozen_count = 0  # how many blocks _frozen_lines holds
         self._lines_key: CacheKey | None = None
         self._height = -1  # lines at the last refresh (-1: never laid out)
+        self._layout_width = 0  # the width the last layout asked the height for
         self._tail: list[Strip] = []  # the open block's lines at the last refresh
         self._paint_style: Style | None = None
         if markdown:
@@ -563,6 +567,9 @@ class StreamingMarkdown(Widget):
         """
         width = self.content_size.width if self.is_mounted else 0
         if width <= 0:
+            # Sized by a layout whose size has not reached the widget yet: that width.
+            width = self._layout_width
+        if width <= 0:
             # Not laid out yet: the first layout renders what is shown.
             if not self._is_long:
                 self._shown = len(self._blocks)
@@ -571,7 +578,7 @@ class StreamingMarkdown(Widget):
         before = len(self._frozen_lines) if self._lines_key == key else -1
         self._render_step(width)
         frozen, open_lines = self._all_lines(width)
-        height = len(frozen) + len(open_lines)
+        height = self._reserve(len(frozen) + len(open_lines))
         old_tail, self._tail = self._tail, open_lines
         if before < 0:
             self._height = height
@@ -698,13 +705,26 @@ class StreamingMarkdown(Widget):
         """
         if width <= 0:
             return 0
+        self._layout_width = width
         if self._lines_key != self._cache_key(width) and self._is_long:
             self._shown = 0
             self._render_step(width)
         frozen, open_lines = self._all_lines(width)
-        self._height = len(frozen) + len(open_lines)
+        self._height = self._reserve(len(frozen) + len(open_lines))
         self._tail = open_lines
         return self._height
+
+    def _reserve(self, lines: int) -> int:
+        """The height to lay out for ``lines``: while streaming, rounded up to ``GROW_LINES``.
+
+        Growing by one line moves everything above it on screen, and Textual
+        then lays out and repaints the whole view; growing in steps of a few
+        lines does that a few times less often. A finished message is as
+        tall as its lines.
+        """
+        if self._finished or lines == 0:
+            return lines
+        return -(-lines // GROW_LINES) * GROW_LINES
 
     def render_line(self, y: int) -> Strip:
         """One line of the message: a cached strip under the widget's own style."""

@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ikigai.tui.gc_policy import POLICY
 from ikigai.tui.widgets.bus_link import BusMessage
 from ikigai.tui.widgets.message_views import (
     AssistantMessage,
@@ -169,6 +170,7 @@ class Scrollback(MessageNavigation):
         for child in list(self.children):
             if child is not self.marker:
                 child.remove()
+        POLICY.released()
         self.marker.display = False
         self.anchor()
 
@@ -280,6 +282,7 @@ class Scrollback(MessageNavigation):
 
     def forget(self, removed: list[Widget]) -> None:
         """Tool calls and answers taken off the screen (a new branch) stop waiting."""
+        POLICY.released()
         gone = set(map(id, removed))
         for call_id, view in list(self._tools.items()):
             if id(view) in gone:

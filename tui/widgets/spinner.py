@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 FRAME_SECONDS = 0.2
 """Seconds between two animation frames (and updates of the elapsed time)."""
+TIMER_AFTER = 0.6
+"""The spinner's own timer moves it only when no stream frame did for this long (longer
+than the frame clock's ``MAX_INTERVAL``): while an answer streams, its frames carry the
+animation and the spinner adds no repaint of its own."""
 _STATE_OF: dict[str, str] = {
     "user_prompt": "waiting for the model",
     "start": "waiting for the model",
@@ -154,7 +158,7 @@ class Spinner(Widget):
             if now - self._ticked >= FRAME_SECONDS * 0.9:
                 self._frame_ticked = self._ticked = now
                 self.frame += 1
-        elif now - self._frame_ticked >= 2.5 * FRAME_SECONDS:
+        elif now - self._frame_ticked >= TIMER_AFTER:
             self._ticked = now
             self.frame += 1
 
