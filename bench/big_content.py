@@ -16,7 +16,8 @@ the typed character is written back by the app. Cases:
   (``--conversation``).
 
 Target: key echo at most 200 ms (the max and p99 are reported, and the time
-until the content's last line is on screen).
+until the content's last line is on screen; the 10 MB answer is typed into
+for at most ``HUGE_WINDOW`` seconds).
 
 Run: ``.venv/bin/python bench/big_content.py [--quick]`` (``--quick``: a tenth
 of each size, for a look while working).
@@ -45,6 +46,8 @@ from tui_stream import answer  # noqa: E402
 from tests.fakeserver import FakeServer, Reply, Text  # noqa: E402
 
 KEY_INTERVAL = 0.1
+HUGE_WINDOW = 60.0
+"""Seconds of typing while the 10 MB answer streams and renders (it may take longer)."""
 AFTER = 1.0
 """Seconds of typing after the content is on screen."""
 
@@ -69,9 +72,11 @@ def huge(chars: int) -> str:
 
 
 def run_case(
-    name: str, server: FakeServer, workdir: Path, text: str, chunk: int
-) -> tuple[list[float], float]:
-    """Stream ``text`` into a fresh app; the echo latencies and seconds until its last line."""
+    name: str, server: FakeServer, workdir: Path, text: str, chunk: int, window: float = 120.0
+) -> tuple[list[float], float | None]:
+    """Stream ``text`` into a fresh app; the echo latencies and seconds until its last line
+    (``None``: not on screen within ``window`` seconds, when the typing stops)."""
+    print(f"{name}: {len(text):,} characters ...", file=sys.stderr, flush=True)
     last_line = text.rstrip("\n").rsplit("\n", 1)[1]
     app = PtyApp(_argv(server, workdir, name), env=app_env(workdir), size=SIZE, cwd=workdir)
     try:
@@ -84,12 +89,8 @@ def run_case(
         start = time.monotonic()
         app.type("go\r")
         app.pump(0.1)
-        echoes = app.echo_latencies(
-            interval=KEY_INTERVAL, until=_after(seen, AFTER), limit=len(text) / 1e4 + 120
-        )
-        if not seen:
-            raise SystemExit(f"{name}: the last line never appeared")
-        return echoes, seen[0] - start
+        echoes = app.echo_latencies(interval=KEY_INTERVAL, until=_after(seen, AFTER), limit=window)
+        return echoes, seen[0] - start if seen else None
     finally:
         app.stop()
 
@@ -141,6 +142,7 @@ def long_conversation(
     server: FakeServer, workdir: Path, messages: int
 ) -> tuple[list[float], float]:
     """Open a ``messages``-long conversation at start-up; echo latencies and seconds to its end."""
+    print(f"conversation: filling {messages:,} messages ...", file=sys.stderr, flush=True)
     conversation = fill(workdir / "long.db", messages)
     last = f"Answer {messages - 1}".encode()
     argv = _argv(server, workdir, "long", "--conversation", str(conversation))
@@ -162,7 +164,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of each size")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    results: dict[str, tuple[list[float], float]] = {}
+    results: dict[str, tuple[list[float], float | None]] = {}
     server = FakeServer()
     server.start()
     try:
@@ -176,17 +178,18 @@ def main() -> None:
             results[label] = run_case("code", server, workdir, code_block(5000 // scale), 4)
             text = huge(10_000_000 // scale)
             label = f"answer of {len(text) / 1e6:.1f} MB"
-            results[label] = run_case("huge", server, workdir, text, 400)
+            results[label] = run_case("huge", server, workdir, text, 400, HUGE_WINDOW)
             label = f"conversation of {100_000 // scale:,} messages"
             results[label] = long_conversation(server, workdir, 100_000 // scale)
     finally:
         server.stop()
     print(f"key echo (a key every {KEY_INTERVAL * 1000:.0f} ms) in a {SIZE[0]}x{SIZE[1]} pty")
     for label, (echoes, shown) in results.items():
+        where = f"on screen after {shown:5.1f} s" if shown is not None else "not on screen yet"
         print(
             f"  {label:34} {len(echoes):4} keys  median {statistics.median(echoes) * 1000:6.1f} ms"
             f"  p99 {percentile(echoes, 0.99) * 1000:6.1f} ms  max {max(echoes) * 1000:6.1f} ms"
-            f"  · on screen after {shown:5.1f} s"
+            f"  · {where}"
         )
     print("target: key echo <= 200 ms")
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-FREEZE_SECONDS = 1.0
+FREEZE_SECONDS = 0.25
 """What survived is frozen at most this often."""
 
 

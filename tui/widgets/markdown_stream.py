@@ -64,9 +64,17 @@ CHUNK_LINES = 16
 GROW_LINES = 4
 """A streaming message grows in steps of this many lines (blank below the text until
 filled), so the view is laid out again once every few lines rather than on each."""
-LONG_MESSAGE = 64 * 1024
+LONG_MESSAGE = 16 * 1024
 """Characters from which a message is rendered in budgeted steps after a layout at a new
 width or theme (shorter ones render at once, as a whole)."""
+
+LONG_BLOCKS = 16
+"""Blocks (or chunks) from which a message counts as long, whatever its length."""
+SPLIT_CHARS = 4 * 1024
+"""Characters of buffered text split into blocks per step."""
+CATCH_UP_PAUSE = 0.015
+"""Seconds between two budgeted render steps of a backlog: keys typed meanwhile are
+handled and painted in between, with the layout the last step asked for."""
 
 BlockKind = Literal["markdown", "fence", "table"]
 CacheKey = tuple[int, bool]
@@ -395,7 +403,7 @@ class StreamingMarkdown(Widget):
     MAX_FPS = 25
     """Upper bound on re-renders of the open block per second for ``append``."""
 
-    RENDER_BUDGET = 0.012
+    RENDER_BUDGET = 0.008
     """Seconds of block rendering per step; a backlog is rendered over several steps so
     that keys and frames are handled in between (a very fast stream can outrun it)."""
 
@@ -519,14 +527,16 @@ class StreamingMarkdown(Widget):
 
     def _on_timer(self) -> None:
         self._timer = None
-        if self._finished:
+        if self._pending:
+            self._flush(final=self._finished)
+        elif self._finished:
             self._catch_up()
         else:
             self._flush(final=False)
 
     def _caught_up(self) -> bool:
         """Whether everything split so far is on display (no render step pending)."""
-        return self._shown == len(self._blocks) and self._timer is None
+        return self._shown == len(self._blocks) and self._timer is None and not self._pending
 
     def _on_mount(self, event: events.Mount) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -538,26 +548,41 @@ class StreamingMarkdown(Widget):
         self.refresh(layout=True)
 
     def _flush(self, *, final: bool) -> None:
-        """Move buffered text into blocks; freeze the blocks that are complete."""
+        """Move buffered text into blocks; freeze the blocks that are complete.
+
+        Once mounted, at most ``SPLIT_CHARS`` of buffered text (up to a line
+        break) is split per step: parsing costs time in proportion to the text,
+        so a stream that delivered a lot at once is taken in over several steps,
+        ``CATCH_UP_PAUSE`` apart, and keys are handled in between.
+        """
         self._last_flush = time.monotonic()
         if self._pending:
             incoming = "".join(self._pending)
             self._pending.clear()
+            if self.is_mounted and len(incoming) > SPLIT_CHARS:
+                cut = incoming.rfind("\n", 0, SPLIT_CHARS) + 1
+                if cut > 0:
+                    self._pending.append(incoming[cut:])
+                    incoming = incoming[:cut]
             # A trailing "\r" may be the first half of "\r\n"; keep it for the next flush.
-            if not final and incoming.endswith("\r"):
+            if not final and not self._pending and incoming.endswith("\r"):
                 self._pending.append("\r")
                 incoming = incoming[:-1]
             self._open_text += _normalize_newlines(incoming)
+        more = bool(self._pending) and self.is_mounted
+        last = final and not more
         open_text = self._open_text
-        split = self._splitter.split(open_text, final=final)
+        split = self._splitter.split(open_text, final=last)
         self._blocks.extend(split.blocks)
         if split.consumed:
             self._done_text.append(open_text[: split.consumed])
             self._frozen_chars += split.consumed
             open_text = self._open_text = open_text[split.consumed :]
-        showing = open_text.strip() and not final
+        showing = open_text.strip() and not last
         self._open = self._splitter.open_block(open_text) if showing else None
         self._catch_up()
+        if more and self._timer is None:
+            self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-split")
 
     def _catch_up(self) -> None:
         """Render newly frozen blocks within the budget, then refresh what changed.
@@ -605,11 +630,11 @@ class StreamingMarkdown(Widget):
             self._shown += 1
             self._update_frozen_lines(width)
         if self._shown < len(self._blocks) and self._timer is None:
-            self._timer = self.set_timer(0.001, self._on_timer, name="markdown-catch-up")
+            self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up")
 
     @property
     def _is_long(self) -> bool:
-        return self._frozen_chars > LONG_MESSAGE
+        return self._frozen_chars > LONG_MESSAGE or len(self._blocks) > LONG_BLOCKS
 
     # -- rendering -------------------------------------------------------------------------
 
