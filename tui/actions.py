@@ -40,9 +40,8 @@ class ViewActions(App[int]):
         show_picker(self._app())
 
     def action_toggle_thinking(self) -> None:
-        """Ctrl+T: show or hide the thinking pane."""
-        pane = self._app().thinking_pane
-        pane.display = not pane.display
+        """Ctrl+T: show or hide the thinking pane (for the rest of the session)."""
+        self._app().thinking_pane.toggle()
 
     def action_help(self) -> None:
         """F1: the help screen."""
@@ -59,6 +58,12 @@ class ViewActions(App[int]):
         from ikigai.tui.clipboard import copy_last
 
         copy_last(self._app())
+
+    def action_copy_code(self) -> None:
+        """Ctrl+B: copy the last answer's last code block (``/copy code N`` for the others)."""
+        from ikigai.tui.clipboard import copy_last_code
+
+        copy_last_code(self._app())
 
     def action_copy_picker(self) -> None:
         """Ctrl+G: choose any message or code block to copy."""

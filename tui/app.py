@@ -136,7 +136,7 @@ class IkigaiApp(BranchActions, ViewActions):
             newline_keys=input_keys(self.keymap, "newline"),
             id="input",
         )
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def scrollback(self) -> Scrollback:
@@ -161,7 +161,7 @@ class IkigaiApp(BranchActions, ViewActions):
             self.problems.append(f"[ui] theme {self.theme_name!r} is unknown; using textual-dark")
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.thinking_pane.display = self.show_thinking
+        self.thinking_pane.start(self.show_thinking)
         wire(self)
         self.prompt_input.focus()
         self.update_status()

@@ -36,6 +36,16 @@ def copy_code(app: IkigaiApp, number: int) -> None:
     copy(app, blocks[number - 1], f"code block {number}")
 
 
+def copy_last_code(app: IkigaiApp) -> None:
+    """Copy the last code block of the last answer (its label says ``code N``)."""
+    answer = app.scrollback.last_answer()
+    blocks = answer.code_blocks if answer is not None else []
+    if not blocks:
+        app.notify("the last answer has no code block", severity="warning")
+        return
+    copy_code(app, len(blocks))
+
+
 def copy_picker(app: IkigaiApp) -> None:
     """Let the user choose any message or code block to copy."""
     from ikigai.tui.screens.copy import CopyScreen

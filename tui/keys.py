@@ -28,13 +28,14 @@ class KeyAction:
 
 
 KEY_ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("help", "f1", "Help"),
     KeyAction("cancel", "escape", "Cancel turn", priority=False),
     KeyAction("new_conversation", "ctrl+n", "New"),
     KeyAction("open_picker", "ctrl+o", "Open"),
     KeyAction("toggle_thinking", "ctrl+t", "Thinking"),
     KeyAction("copy_last", "ctrl+y", "Copy answer"),
     KeyAction("copy_picker", "ctrl+g", "Copy…", show=False),
-    KeyAction("help", "f1", "Help"),
+    KeyAction("copy_code", "ctrl+b", "Copy the last code block", show=False),
     KeyAction("scroll_page_up", "pageup", "Page up", show=False),
     KeyAction("scroll_page_down", "pagedown", "Page down", show=False),
     KeyAction("scroll_top", "ctrl+home", "Top", show=False),
@@ -43,7 +44,8 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("select_next", "alt+down", "Next message", show=False),
     KeyAction("quit", "ctrl+q", "Quit"),
 )
-"""The app's actions in the order the footer and help screen show them.
+"""The app's actions in the order the footer and help screen show them (Help first: it
+stays on the footer of an 80-column terminal).
 ``command_palette`` (Ctrl+P) is Textual's own and is listed by the help screen too."""
 
 INPUT_ACTIONS: tuple[KeyAction, ...] = (

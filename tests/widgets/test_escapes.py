@@ -9,6 +9,7 @@ screen in its neutralized form (``\\x1b`` for ESC).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,13 +99,15 @@ async def test_a_finished_answer_shows_controls_in_every_markdown_construct() ->
     assert answer.code_blocks == [f'print("{code}")\n', f"plain {code}\n"]
 
 
-async def test_a_link_target_with_controls_is_percent_encoded_in_the_hyperlink() -> None:
+async def test_a_link_target_with_controls_is_shown_neutralized_after_its_text() -> None:
     app = Host(AssistantMessage(CONSTRUCTS["link"], finished=True))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(200, SIZE[1])) as pilot:
         output = await frame(app, pilot)
     assert foreign_controls(output) == []
-    assert "\x1b]8;id=" in output
-    assert "https://example.com/%5Cx1b%5D52;c;SEVMTE8=%5Cx07" in output
+    assert "\x1b]8;" not in output  # the target is text, not a terminal hyperlink
+    text = re.sub(r"\x1b\[[0-9;:?]*[A-Za-z]", "", output)
+    # The target follows the link text in parentheses, neutralized and percent-encoded.
+    assert "(https://example.com/%5Cx1b%5D52;c;SEVMTE8=%5Cx07)" in text
 
 
 async def test_a_streaming_answer_with_sequences_split_across_deltas() -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from rich.markdown import Markdown
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
+from ikigai.tui.widgets.markdown_blocks import BlockMarkdown
 from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, _Block, split_blocks
 from tests.widgets.helpers import content_lines, screen_text
 
@@ -104,8 +104,10 @@ async def rendered_at_once(text: str, size: tuple[int, int] = SIZE) -> str:
 
 
 def rich_whole_document(text: str, width: int) -> str:
+    """Rich's rendering of the whole text at once, with the widget's elements (code labels,
+    link targets shown): the widget renders block by block, this in one go."""
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(Markdown(text))
+    console.print(BlockMarkdown(text, "monokai", code_start=0))
     return console.export_text(styles=False)
 
 

@@ -14,8 +14,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import Markdown, MarkdownElement, TableElement
+from rich.markdown import CodeBlock, Markdown, MarkdownElement, TableElement
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
+
+LABEL_STYLE = Style(bold=True, dim=True)
+"""The line above a code block: its language and number (``/copy code N``; Ctrl+B copies
+the last one)."""
 
 
 @functools.cache
@@ -93,30 +99,72 @@ class TableChunk:
     computed: list[int] = field(default_factory=list)
 
 
+class LabelledCodeBlock(CodeBlock):
+    """Rich's fenced code block with a label above it: ``python · code 2``.
+
+    The number is the block's place among the message's fenced code blocks,
+    as ``/copy code N`` and the copy picker count them. A block markdown
+    without ``code_start`` (a later chunk of a long code block) has no label.
+    """
+
+    label = ""
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
+        block = super().create(markdown, token)
+        start = getattr(markdown, "code_start", None)
+        if isinstance(block, LabelledCodeBlock) and isinstance(markdown, BlockMarkdown):
+            if start is not None:
+                block.label = f"{block.lexer_name} · code {start + markdown.codes_seen + 1}"
+            markdown.codes_seen += 1
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.label:
+            yield Text(self.label, style=LABEL_STYLE, end="\n")
+        yield from super().__rich_console__(console, options)
+
+
 class BlockMarkdown(Markdown):
     """Rich's ``Markdown`` parsed with the shared parser instead of a new one per block.
 
     Sets the same attributes as ``Markdown.__init__`` (rich 13-15); a widget
     test compares the result with Rich's own rendering of the whole text. A
-    ``table_chunk`` renders its table as a chunk of a longer one.
+    ``table_chunk`` renders its table as a chunk of a longer one. Links show
+    their target after the text (``text (url)``: Rich's rendering without
+    terminal hyperlinks), and fenced code blocks carry a label numbered from
+    ``code_start`` (``None``: no label).
     """
 
-    def __init__(self, markup: str, code_theme: str, table_chunk: TableChunk | None = None) -> None:
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "fence": LabelledCodeBlock,
+    }
+
+    def __init__(
+        self,
+        markup: str,
+        code_theme: str,
+        table_chunk: TableChunk | None = None,
+        code_start: int | None = None,
+    ) -> None:
         self.markup = markup
         self.parsed = parser().parse(markup)
         self.code_theme = code_theme
         self.justify = None
         self.style = "none"
-        self.hyperlinks = True
+        self.hyperlinks = False
         self.inline_code_lexer = None
         self.inline_code_theme = code_theme
         self.table_chunk = table_chunk
+        self.code_start = code_start
+        self.codes_seen = 0
 
 
 class ChunkMarkdown(BlockMarkdown):
     """A block whose table is one chunk of a longer table (``table_chunk``)."""
 
     elements: ClassVar[dict[str, type[MarkdownElement]]] = {
-        **Markdown.elements,
+        **BlockMarkdown.elements,
         "table_open": ChunkTableElement,
     }

@@ -138,6 +138,7 @@ class _Block:
     last: bool = True
     head: _Block | None = None
     fence_part: str = ""
+    code_start: int = 0
     cache_key: CacheKey | None = None
     lines: list[Strip] = field(default_factory=list)
     table_widths: dict[CacheKey, list[int]] = field(default_factory=dict)
@@ -437,6 +438,7 @@ class StreamingMarkdown(Widget):
         self._lines_key: CacheKey | None = None
         self._height = -1  # lines at the last refresh (-1: never laid out)
         self._layout_width = 0  # the width the last layout asked the height for
+        self._code_count = 0  # fenced code blocks in the frozen blocks
         self._tail: list[Strip] = []  # the open block's lines at the last refresh
         self._paint_style: Style | None = None
         if markdown:
@@ -573,6 +575,12 @@ class StreamingMarkdown(Widget):
         last = final and not more
         open_text = self._open_text
         split = self._splitter.split(open_text, final=last)
+        for block in split.blocks:
+            block.code_start = self._code_count
+            if block.kind == "fence":
+                self._code_count += 1 if block.first else 0
+            else:
+                self._code_count += len(block.fences)
         self._blocks.extend(split.blocks)
         if split.consumed:
             self._done_text.append(open_text[: split.consumed])
@@ -580,6 +588,8 @@ class StreamingMarkdown(Widget):
             open_text = self._open_text = open_text[split.consumed :]
         showing = open_text.strip() and not last
         self._open = self._splitter.open_block(open_text) if showing else None
+        if self._open is not None:
+            self._open.code_start = self._code_count
         self._catch_up()
         if more and self._timer is None:
             self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-split")
@@ -658,7 +668,13 @@ class StreamingMarkdown(Widget):
                 widths = block.head.table_widths.get(key)
             chunk = TableChunk(header=block.first, widths=widths)
         make = BlockMarkdown if chunk is None else ChunkMarkdown
-        renderable = make(neutralize(block.source), code_theme=theme, table_chunk=chunk)
+        labelled = block.kind != "fence" or block.first
+        renderable = make(
+            neutralize(block.source),
+            code_theme=theme,
+            table_chunk=chunk,
+            code_start=block.code_start if labelled else None,
+        )
         rendered = console.render_lines(renderable, options, pad=True)
         first = 0
         last = len(rendered)
