@@ -71,9 +71,11 @@ async def show_opened(app: IkigaiApp, opened: Opened, note: str, at: int | None 
 
 
 async def _status_once_ready(app: IkigaiApp) -> None:
-    await app.branches.refresh_versions()
+    """The opened conversation's token totals and cost once its context is rebuilt (before
+    the version lines, so a slow or failing version query cannot keep the bar at zero)."""
     await app.conversation.ready()
     app.update_status()
+    await app.branches.refresh_versions()
 
 
 async def load_earlier(app: IkigaiApp) -> None:
