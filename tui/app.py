@@ -318,7 +318,7 @@ class IkigaiApp(BranchActions, ViewActions):
             self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "error"))
             self.scrollback.note(f"the turn failed: {worker.error}", warning=True)
         else:
-            self.spinner.stop("⏹ interrupted")
+            self.spinner.stop()  # the transcript says it (tui.interruption)
         self.update_status()
         self.branches.turn_ended()
 
@@ -327,10 +327,13 @@ class IkigaiApp(BranchActions, ViewActions):
         if not self.busy:
             self.branches.cancel_edit()
             return
+        from ikigai.tui.interruption import interruption_note
+
         assert self.turn_worker is not None
+        note = interruption_note(self.spinner.state)
         self.turn_worker.cancel()
-        self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "interrupted"))
-        self.spinner.stop("⏹ interrupted")
+        self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "interrupted", note))
+        self.spinner.stop()
 
     async def cancel_and_wait(self, *, show: bool = True) -> None:
         """Cancel a running turn and wait until it ended (``show``: on screen too)."""

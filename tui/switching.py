@@ -23,6 +23,7 @@ async def new_conversation(app: IkigaiApp) -> None:
     await app.ready.wait()
     app.branches.cancel_edit()
     app.turn_id += 1
+    app.spinner.stop()  # how the last turn ended belongs to the last conversation
     app.scrollback.clear_messages()
     app.thinking_pane.view.clear()
     app.scrollback.has_earlier = False
@@ -53,6 +54,7 @@ async def show_opened(app: IkigaiApp, opened: Opened, note: str, at: int | None 
 
     app.branches.cancel_edit()
     app.turn_id += 1
+    app.spinner.stop()
     scrollback = app.scrollback
     scrollback.clear_messages()
     app.thinking_pane.view.clear()

@@ -45,11 +45,11 @@ async def answered_conversation(app_env: Path, fake_server: FakeServer) -> int:
     app = make_app(app_env, fake_server.base_url("openai-chat"))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, app.ready.is_set)
-        for prompt in ("one", "two"):
-            answers = len(app.query(AssistantMessage))
+        for number, prompt in enumerate(("one", "two"), start=1):
             await send(pilot, prompt)
             await wait_for(
-                pilot, lambda: not app.busy and len(app.query(AssistantMessage)) > answers
+                pilot,
+                lambda n=number: not app.busy and len(app.query(AssistantMessage)) == n,
             )
         conversation = app.conversation.id
         await pilot.press("ctrl+q")
@@ -118,3 +118,103 @@ async def test_the_picker_opens_a_conversation_with_its_totals_and_cost(
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: again.status_info.total_tokens == 0, what="reset")
         assert again.status_info.cost_usd is None
+
+
+def interruption_notices(app: Any) -> list[str]:
+    """Everything on screen that says the turn was interrupted: notes, answer labels,
+    the spinner line."""
+    said = [text for text in notices(app) if "interrupted" in text]
+    said += ["label" for _ in app.query(".interrupted-label")]
+    spinner = str(app.spinner.render())
+    return said + ([spinner] if "interrupted" in spinner else [])
+
+
+@SIZES
+async def test_escape_mid_answer_says_interrupted_once(
+    app_env: Path, fake_server: FakeServer, size: tuple[int, int]
+) -> None:
+    fake_server.enqueue(
+        Reply([Text("partial answer that will stall", chunk=4)], fault=Fault("stall", 4, 30))
+    )
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await send(pilot, "go")
+        await wait_for(
+            pilot, lambda: len(getattr(app.scrollback.last_answer(), "copy_text", "")) >= 8
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.busy)
+        await pilot.pause(0.2)
+        assert app.scrollback.last_answer().status == "interrupted"
+        assert interruption_notices(app) == ["label"]
+
+
+@SIZES
+async def test_escape_during_a_tool_claims_no_partial_answer(
+    app_env: Path, fake_server: FakeServer, size: tuple[int, int]
+) -> None:
+    configure(app_env, '[tools]\nbash = "allow"\n')
+    fake_server.enqueue(Reply([ToolCall("bash", {"command": "sleep 30"}, id="call_1")]))
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await send(pilot, "wait a while")
+        await wait_for(pilot, lambda: app.spinner.state == "running a tool", what="the tool")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.busy)
+        await pilot.pause(0.2)
+        said = interruption_notices(app)
+        assert said == ["⏹ interrupted while a tool ran (the tool was stopped; no answer followed)"]
+        assert not any("partial answer" in text for text in notices(app))
+        conversation = app.conversation.id
+        await pilot.press("ctrl+q")
+    # Resumed, the stored interruption says the same, once.
+    again = make_app(app_env, fake_server.base_url("openai-chat"), conversation=conversation)
+    async with again.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: any("resumed" in t for t in notices(again)))
+        said = interruption_notices(again)
+        assert said == ["⏹ interrupted while a tool ran (no answer followed)"]
+
+
+@SIZES
+async def test_escape_before_any_answer_and_the_spinner_line_stays_behind(
+    app_env: Path, fake_server: FakeServer, size: tuple[int, int]
+) -> None:
+    fake_server.enqueue(
+        Reply([Text("never seen")], fault=Fault("stall", 0, 30)),
+        Reply(status=400, body={"error": {"message": "bad request", "type": "invalid"}}),
+    )
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.busy)
+        await pilot.pause(0.2)
+        assert interruption_notices(app) == ["⏹ interrupted before the model answered"]
+        first = app.conversation.id
+        # A failed turn leaves a line in the spinner ...
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: not app.busy and bool(app.query(ErrorBlock)))
+        await wait_for(pilot, lambda: "failed" in str(app.spinner.render()))
+        # ... which a new conversation does not inherit,
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.conversation.id is None)
+        assert str(app.spinner.render()) == ""
+        # nor does one opened from the picker.
+        app.spinner.stop("✗ the request failed")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.conversation.id == first)
+        await wait_for(pilot, lambda: any("resumed" in t for t in notices(app)))
+        assert str(app.spinner.render()) == ""
+        # The empty answer it stored is shown as what it is, once.
+        assert interruption_notices(app) == ["⏹ interrupted before the model answered"]
+    with sqlite3.connect(app_env / "ikigai.db") as conn:
+        stored = conn.execute("SELECT kind, status, content FROM messages ORDER BY id").fetchall()
+    assert stored[:2] == [("user", "complete", "go"), ("assistant", "interrupted", "")]

@@ -38,6 +38,7 @@ def views_from_rows(
     views: list[Widget] = []
     tools: dict[str, ToolCallView] = {}
     answer: StoredRow | None = None
+    previous = ""  # the kind of the row before: what an ``interrupted`` row interrupted
     for row in rows:
         kind = row.kind
         if kind == "user":
@@ -51,6 +52,8 @@ def views_from_rows(
                 shown = AssistantMessage(row.content, finished=True, status=status)
                 shown.row = answer
                 views.append(shown)
+            elif row.status in ("interrupted", "streaming") and not row.data.get("tool_calls"):
+                views.append(Notice(_interrupted("user")))
             if row.status == "error":
                 error = Error(
                     row.data.get("error_category", "unknown"),
@@ -90,13 +93,22 @@ def views_from_rows(
         elif kind == "clear":
             views.append(Notice("── context cleared ──"))
         elif kind == "interrupted":
-            views.append(Notice("⏹ interrupted before the model answered"))
+            views.append(Notice(_interrupted(previous)))
         elif kind == "summary":
             from ikigai.engine.compaction import Compacted
 
             dim(views)
             done = Compacted.from_record(row.content, row.data)
             views.extend(compaction_views(done.describe(), row.content))
+        previous = kind
     if compacted_below:
         dim(views)
     return views
+
+
+def _interrupted(previous: str) -> str:
+    """The note for an ``interrupted`` row: the turn stopped before any answer, or while
+    the tools the model called ran (no answer followed them)."""
+    if previous in ("tool_call", "tool_result", "assistant"):
+        return "⏹ interrupted while a tool ran (no answer followed)"
+    return "⏹ interrupted before the model answered"
