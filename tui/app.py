@@ -82,6 +82,7 @@ class IkigaiApp(BranchActions, ViewActions):
         self.prompt_history = history if history is not None else PromptHistory()
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
+        self.last_turn: Turn | None = None
         self.ready = asyncio.Event()
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
         self._conversation: Conversation | None = None
@@ -232,14 +233,12 @@ class IkigaiApp(BranchActions, ViewActions):
         """True while a turn runs."""
         return self.turn_worker is not None and not self.turn_worker.is_finished
 
-    def advise(self, error: Error) -> str:
-        """What to do about a provider error, with this session's key names and URL."""
-        from ikigai.tui.widgets.message_views import error_advice
+    def advise(self, error: Error, partial: bool | None = None) -> str:
+        """What to do about a provider error (``tui.advice``; ``partial``: part of the
+        answer arrived first, ``None``: the last turn says)."""
+        from ikigai.tui.advice import advice_for
 
-        run = self.current_run
-        return error_advice(
-            error, keys=run.key_env_vars, base_url=run.options.base_url, provider=run.provider
-        )
+        return advice_for(self, error, partial)
 
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         text = message.text
@@ -286,6 +285,7 @@ class IkigaiApp(BranchActions, ViewActions):
 
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
+        self.last_turn = turn
         async for event in turn:
             publish(BusEvent(turn_id, turn.response_number, event, turn.row))
         return turn.outcome

@@ -218,3 +218,36 @@ async def test_escape_before_any_answer_and_the_spinner_line_stays_behind(
     with sqlite3.connect(app_env / "ikigai.db") as conn:
         stored = conn.execute("SELECT kind, status, content FROM messages ORDER BY id").fetchall()
     assert stored[:2] == [("user", "complete", "go"), ("assistant", "interrupted", "")]
+
+
+@SIZES
+async def test_a_stream_cut_halfway_says_the_partial_answer_is_kept(
+    app_env: Path, fake_server: FakeServer, size: tuple[int, int]
+) -> None:
+    fake_server.enqueue(
+        Reply([Text("The first half of the answer, then", chunk=4)], fault=Fault("reset", 6)),
+        Reply(status=404, body={"error": {"message": "no such model", "type": "invalid"}}),
+    )
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: not app.busy and bool(app.query(ErrorBlock)))
+        block = app.query_one(ErrorBlock)
+        assert block.category == "network"
+        assert "Could not reach" not in block.copy_text
+        assert "the partial answer above is kept" in block.copy_text
+        assert app.scrollback.last_answer().copy_text.startswith("The first")
+        # An error with no answer before it keeps the usual advice.
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: len(app.query(ErrorBlock)) == 2)
+        assert "partial" not in app.query(ErrorBlock).last().copy_text
+        conversation = app.conversation.id
+        await pilot.press("ctrl+q")
+    again = make_app(app_env, fake_server.base_url("openai-chat"), conversation=conversation)
+    async with again.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: len(again.query(ErrorBlock)) == 2)
+        first, second = again.query(ErrorBlock)
+        assert "Could not reach" not in first.copy_text
+        assert "the partial answer above is kept" in first.copy_text
+        assert "partial" not in second.copy_text

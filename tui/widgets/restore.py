@@ -3,8 +3,8 @@ another branch). Each message widget carries its row (``tui.widgets.rows``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from textual.widget import Widget
 
@@ -23,9 +23,15 @@ if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
 
 
+class Advise(Protocol):
+    """What to do about a failed answer (``partial``: part of it had arrived)."""
+
+    def __call__(self, error: Error, partial: bool | None = None) -> str: ...
+
+
 def views_from_rows(
     rows: Sequence[StoredMessage],
-    advise: Callable[[Error], str],
+    advise: Advise,
     *,
     compacted_below: bool = False,
 ) -> list[Widget]:
@@ -61,7 +67,8 @@ def views_from_rows(
                     row.data.get("http_status"),
                     row.data.get("retry_after_ms"),
                 )
-                block = ErrorBlock(error.category, error.message, advise(error))
+                advice = advise(error, partial=bool(row.content))
+                block = ErrorBlock(error.category, error.message, advice)
                 block.row = answer
                 views.append(block)
         elif kind == "tool_call":
