@@ -31,6 +31,7 @@ from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
+from ikigai.tui.thinking_marks import ThinkingMarks
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
@@ -82,6 +83,7 @@ class IkigaiApp(BranchActions, ViewActions):
         self.prompt_history = history if history is not None else PromptHistory()
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
+        self.thinking_marks = ThinkingMarks(self)
         self.last_turn: Turn | None = None
         self.ready = asyncio.Event()
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
@@ -157,6 +159,7 @@ class IkigaiApp(BranchActions, ViewActions):
         self.bus.subscribe(forward_to(self.thinking_pane, THINKING_EVENTS))
         self.bus.subscribe(forward_to(self.spinner, SPINNER_EVENTS))
         self.bus.subscribe(forward_to(self, {"user_prompt", "done"}))
+        self.bus.subscribe(self.thinking_marks)  # after the scrollback: its queue goes first
         self.prompt_input.focus()
         self.update_status()
         signals.install(self)
@@ -333,6 +336,7 @@ class IkigaiApp(BranchActions, ViewActions):
         note = interruption_note(self.spinner.state)
         self.turn_worker.cancel()
         self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "interrupted", note))
+        self.thinking_marks.turn_closed(self.turn_id)
         self.spinner.stop()
 
     async def cancel_and_wait(self, *, show: bool = True) -> None:

@@ -251,3 +251,40 @@ async def test_a_stream_cut_halfway_says_the_partial_answer_is_kept(
         assert "Could not reach" not in first.copy_text
         assert "the partial answer above is kept" in first.copy_text
         assert "partial" not in second.copy_text
+
+
+@SIZES
+async def test_a_long_tool_output_expands_by_key_and_by_click(
+    app_env: Path, fake_server: FakeServer, size: tuple[int, int]
+) -> None:
+    from ikigai.tui.widgets.message_views import ToolCallView
+
+    configure(app_env, '[tools]\nfile_read = "allow"\n')
+    (app_env / "long.txt").write_text("".join(f"line {n}\n" for n in range(1, 31)))
+    fake_server.enqueue(
+        Reply([ToolCall("file_read", {"path": "long.txt"}, id="call_1")]),
+        Reply([Text("Thirty lines.")]),
+    )
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await send(pilot, "read long.txt")
+        await wait_for(pilot, lambda: not app.busy and app.scrollback.last_answer() is not None)
+        view = app.query_one(ToolCallView)
+        result = view.query_one(".tool-result")
+        assert "more lines" in str(result.render()) and not view.expanded
+        # From the input: Alt+Up selects the last message, Up the tool call, Enter expands.
+        assert app.focused is app.prompt_input
+        await pilot.press("alt+up", "up")
+        assert app.scrollback.selected is view
+        await pilot.press("enter")
+        assert view.expanded and "line 30" in str(result.render())
+        await pilot.press("enter")
+        assert not view.expanded
+        await pilot.press("escape")
+        assert app.focused is app.prompt_input
+        # The mouse: one click on the call.
+        view.scroll_visible(animate=False)
+        await pilot.pause(0.1)
+        await pilot.click(ToolCallView)
+        assert view.expanded and "line 30" in str(result.render())

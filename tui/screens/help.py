@@ -32,8 +32,9 @@ INPUT_KEYS: tuple[tuple[str, str], ...] = (
     ("up / down", "prompt history (on the first / last line)"),
     ("tab", "complete a command, model, level, profile, mark, @path"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
-    ("enter on a tool call", "expand its output"),
     ("up / down", "move the selection, once alt+up selected a message"),
+    ("alt+up, up…, enter", "expand or collapse a selected tool call's output (or click it)"),
+    ("click ✻ thinking", "read an answer's thinking (or t on the selected answer)"),
 )
 
 

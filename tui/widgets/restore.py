@@ -18,6 +18,7 @@ from ikigai.tui.widgets.message_views import (
     UserMessage,
 )
 from ikigai.tui.widgets.rows import StoredRow
+from ikigai.tui.widgets.thinking_marker import ThinkingMarker
 
 if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
@@ -53,6 +54,9 @@ def views_from_rows(
             views.append(prompt)
         elif kind == "assistant":
             answer = StoredRow(row.id)
+            thinking = row.data.get("thinking")
+            if isinstance(thinking, str) and thinking.strip():
+                views.append(ThinkingMarker(thinking, answer))
             if row.content:
                 status = "interrupted" if row.status in ("interrupted", "streaming") else row.status
                 shown = AssistantMessage(row.content, finished=True, status=status)
