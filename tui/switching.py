@@ -112,4 +112,24 @@ def show_picker(app: IkigaiApp) -> None:
         if conversation_id != current or message is not None:
             app.run_worker(show_conversation(app, conversation_id, message), group="open")
 
-    app.push_screen(PickerScreen(db, current), chosen)
+    async def delete(conversation_id: int) -> None:
+        await delete_conversation(app, conversation_id)
+
+    app.push_screen(PickerScreen(db, current, delete=delete), chosen)
+
+
+async def delete_conversation(app: IkigaiApp, conversation_id: int) -> None:
+    """Delete stored conversation ``conversation_id`` (the picker's Ctrl+D).
+
+    The open conversation is first replaced by a new one (a running turn is
+    cancelled and stored), and what it still had to store is stored, so no row
+    is ever written to a conversation that no longer exists.
+    """
+    if conversation_id == app.conversation.id:
+        await new_conversation(app)
+        await app.conversation.saved()
+    db = app.conversation.db
+    if db is None:
+        return
+    await db.delete_conversation(conversation_id)
+    app.note(f"deleted conversation #{conversation_id}")
