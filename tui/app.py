@@ -27,12 +27,14 @@ from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
 from ikigai.tui.branching import BranchActions
 from ikigai.tui.bus import BusEvent, MessageBus
+from ikigai.tui.completion import CompletionActions
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.thinking_marks import ThinkingMarks
 from ikigai.tui.widgets.bus_link import BusMessage, forward_to
+from ikigai.tui.widgets.completion_popup import CompletionPopup
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import SCROLLBACK_EVENTS, Scrollback
 from ikigai.tui.widgets.spinner import SPINNER_EVENTS, Spinner
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from ikigai.tui.launch import Launch
 
 
-class IkigaiApp(BranchActions, ViewActions):
+class IkigaiApp(BranchActions, ViewActions, CompletionActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -84,6 +86,7 @@ class IkigaiApp(BranchActions, ViewActions):
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
         self.thinking_marks = ThinkingMarks(self)
+        self.models_fetched = set()
         self.last_turn: Turn | None = None
         self.ready = asyncio.Event()
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
@@ -121,14 +124,17 @@ class IkigaiApp(BranchActions, ViewActions):
         yield Spinner(
             is_current=self.is_current_turn, clock=self.clock, animate=self.animations, id="spinner"
         )
+        popup = CompletionPopup(id="completions")
         yield PromptInput(
             self.prompt_history,
             self.complete,
             blink=self.animations,
             submit_keys=input_keys(self.keymap, "submit"),
             newline_keys=input_keys(self.keymap, "newline"),
+            popup=popup,
             id="input",
         )
+        yield popup
         yield Footer()
 
     @property
@@ -293,20 +299,11 @@ class IkigaiApp(BranchActions, ViewActions):
             publish(BusEvent(turn_id, turn.response_number, event, turn.row))
         return turn.outcome
 
-    def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
-        self.scrollback.note("  ".join(message.candidates[:30]))
-
     async def _command(self, line: str) -> None:
         from ikigai.tui.commands import execute
 
         await self.ready.wait()
         await execute(self, line)
-
-    def complete(self, text: str) -> tuple[str, list[str]]:
-        """Tab completion for the input."""
-        from ikigai.tui.commands import complete
-
-        return complete(text, self)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

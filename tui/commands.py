@@ -383,8 +383,20 @@ def _model_candidates(conversation: Conversation, arg: str = "") -> list[str]:
     return list(seen)
 
 
-def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
-    """Complete ``line``: returns the completed line and the candidates considered."""
+def _providers() -> frozenset[str]:
+    from ikigai.providers.registry import PROVIDERS
+
+    return frozenset(PROVIDERS)
+
+
+def complete(
+    line: str, host: CommandHost, *, on_provider: Callable[[str], None] | None = None
+) -> tuple[str, list[str]]:
+    """Complete ``line``: returns the completed line and the candidates considered.
+
+    ``on_provider`` is told when ``/model`` names a provider (``anthropic/``): the app
+    fetches that provider's model list in the background for the next Tab.
+    """
     from ikigai.tui.mention_complete import complete_mention, mention_at_end
 
     if mention_at_end(line) is not None:
@@ -411,6 +423,9 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
         if spec and "/" in arg and arg.count("/") >= 2:
             options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
         else:
+            head = arg.partition("/")[0]
+            if on_provider is not None and "/" in arg and head in _providers():
+                on_provider(head)
             options = _model_candidates(host.conversation, arg)
     elif name == "profile":
         options = sorted(host.conversation.settings.profiles)
