@@ -51,9 +51,7 @@ def test_thinking_marker_and_modal(snap_compare, app_env: Path, fake_server: Fak
     assert snap_compare(app, terminal_size=(80, 24), run_before=opened)
 
 
-def test_picker_delete_confirmation(
-    snap_compare, app_env: Path, fake_server: FakeServer
-) -> None:
+def test_picker_delete_confirmation(snap_compare, app_env: Path, fake_server: FakeServer) -> None:
     fake_server.enqueue(Reply([Text("Zebras are striped.")]))
     app = make_app(app_env, fake_server.base_url("openai-chat"))
 
