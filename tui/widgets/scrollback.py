@@ -77,6 +77,8 @@ class Scrollback(MessageNavigation):
         """The turn to close."""
         status: str
         """How it ended: ``interrupted`` or ``error``."""
+        note: str = ""
+        """Said for an interruption when no answer had begun (an answer gets its label)."""
 
     def __init__(
         self,
@@ -146,12 +148,14 @@ class Scrollback(MessageNavigation):
 
     def on_scrollback_close_turn(self, message: CloseTurn) -> None:
         self._closed_turns.add(message.turn_id)
+        labelled = False
         for key, answer in list(self._answers.items()):
             if key[0] == message.turn_id:
                 answer.finish(message.status)
+                labelled = True
                 del self._answers[key]
-        if message.status == "interrupted":
-            self.note("⏹ interrupted — the partial answer is kept", warning=True)
+        if message.status == "interrupted" and not labelled:
+            self.note(message.note or "⏹ interrupted", warning=True)
 
     # -- bus ---------------------------------------------------------------------------
 
