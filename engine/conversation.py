@@ -427,18 +427,22 @@ class Conversation(BranchVerbs, ContextVerbs):
         *,
         profile: str | None = None,
         model: str | None = None,
-        thinking: ThinkingLevel | None = None,
+        thinking: ThinkingLevel | Literal["off"] | None = None,
         system_prompt: str | None = None,
     ) -> RunConfig:
         """Use another profile, model, thinking level or system prompt from the next turn.
 
-        ``command`` (what the user typed) is stored as a ``command`` row. Raises
-        ``ConfigError`` for an unknown profile or model.
+        ``thinking="off"`` turns thinking off whatever the profile says (``None``
+        keeps the profile's level). ``command`` (what the user typed) is stored as
+        a ``command`` row. Raises ``ConfigError`` for an unknown profile or model.
         """
         if system_prompt is not None and profile is None and model is None and thinking is None:
             run = replace(self._run, system_prompt=system_prompt)
         else:
-            run = self.resolve(profile=profile, model=model, thinking=thinking)
+            level = None if thinking == "off" else thinking
+            run = self.resolve(profile=profile, model=model, thinking=level)
+            if thinking == "off":
+                run = replace(run, thinking=None)
             if system_prompt is not None:
                 run = replace(run, system_prompt=system_prompt)
         self._run = run

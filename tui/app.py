@@ -30,12 +30,15 @@ from ikigai.tui import signals
 from ikigai.tui.actions import ViewActions
 from ikigai.tui.branching import BranchActions
 from ikigai.tui.bus import BusEvent, MessageBus
+from ikigai.tui.completion import CompletionActions
 from ikigai.tui.frames import FrameClock
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
+from ikigai.tui.thinking_marks import ThinkingMarks
 from ikigai.tui.widgets.bus_link import BusMessage
+from ikigai.tui.widgets.completion_popup import CompletionPopup
 from ikigai.tui.widgets.prompt_input import PromptInput
 from ikigai.tui.widgets.scrollback import Scrollback
 from ikigai.tui.widgets.spinner import Spinner
@@ -56,7 +59,7 @@ if TYPE_CHECKING:
     from ikigai.tui.launch import Launch
 
 
-class IkigaiApp(BranchActions, ViewActions):
+class IkigaiApp(BranchActions, ViewActions, CompletionActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -88,6 +91,9 @@ class IkigaiApp(BranchActions, ViewActions):
         self.prompt_history = history if history is not None else PromptHistory()
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
+        self.thinking_marks = ThinkingMarks(self)
+        self.models_fetched = set()
+        self.last_turn: Turn | None = None
         self.ready = asyncio.Event()
         """Set once the conversation exists (stored or not): prompts and commands wait on it."""
         self._conversation: Conversation | None = None
@@ -122,20 +128,19 @@ class IkigaiApp(BranchActions, ViewActions):
             yield Scrollback(is_current=self.is_current, advise=self.advise, id="scrollback")
             yield ThinkingPane(is_current=self.is_current, id="thinking")
         yield Spinner(
-            is_current=self.is_current_turn,
-            clock=self.clock,
-            animate=self.animations,
-            request_frame=self.frames.touch,
-            id="spinner",
+            is_current=self.is_current_turn, clock=self.clock, animate=self.animations, id="spinner"
         )
+        popup = CompletionPopup(id="completions")
         yield PromptInput(
             self.prompt_history,
             self.complete,
             blink=self.animations,
             submit_keys=input_keys(self.keymap, "submit"),
             newline_keys=input_keys(self.keymap, "newline"),
+            popup=popup,
             id="input",
         )
+        yield popup
         yield Footer(compact=True)
 
     @property
@@ -241,14 +246,12 @@ class IkigaiApp(BranchActions, ViewActions):
         """True while a turn runs."""
         return self.turn_worker is not None and not self.turn_worker.is_finished
 
-    def advise(self, error: Error) -> str:
-        """What to do about a provider error, with this session's key names and URL."""
-        from ikigai.tui.widgets.message_views import error_advice
+    def advise(self, error: Error, partial: bool | None = None) -> str:
+        """What to do about a provider error (``tui.advice``; ``partial``: part of the
+        answer arrived first, ``None``: the last turn says)."""
+        from ikigai.tui.advice import advice_for
 
-        run = self.current_run
-        return error_advice(
-            error, keys=run.key_env_vars, base_url=run.options.base_url, provider=run.provider
-        )
+        return advice_for(self, error, partial)
 
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         text = message.text
@@ -295,6 +298,7 @@ class IkigaiApp(BranchActions, ViewActions):
 
     async def _run_turn(self, turn: Turn, turn_id: int) -> TurnOutcome | None:
         publish = self.bus.publish
+        self.last_turn = turn
         try:
             async for event in turn:
                 publish(BusEvent(turn_id, turn.response_number, event, turn.row, turn.accumulator))
@@ -302,20 +306,11 @@ class IkigaiApp(BranchActions, ViewActions):
             turn.cancel()  # a turn the worker never got to start must not stay "running"
         return turn.outcome
 
-    def on_prompt_input_completions(self, message: PromptInput.Completions) -> None:
-        self.scrollback.note("  ".join(message.candidates[:30]))
-
     async def _command(self, line: str) -> None:
         from ikigai.tui.commands import execute
 
         await self.ready.wait()
         await execute(self, line)
-
-    def complete(self, text: str) -> tuple[str, list[str]]:
-        """Tab completion for the input."""
-        from ikigai.tui.commands import complete
-
-        return complete(text, self)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -330,7 +325,7 @@ class IkigaiApp(BranchActions, ViewActions):
             self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "error"))
             self.scrollback.note(f"the turn failed: {worker.error}", warning=True)
         else:
-            self.spinner.stop("⏹ interrupted")
+            self.spinner.stop()  # the transcript says it (tui.interruption)
         self.update_status()
         self.branches.turn_ended()
 
@@ -339,10 +334,14 @@ class IkigaiApp(BranchActions, ViewActions):
         if not self.busy:
             self.branches.cancel_edit()
             return
+        from ikigai.tui.interruption import interruption_note
+
         assert self.turn_worker is not None
+        note = interruption_note(self.spinner.state)
         self.turn_worker.cancel()
-        self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "interrupted"))
-        self.spinner.stop("⏹ interrupted")
+        self.scrollback.post_message(Scrollback.CloseTurn(self.turn_id, "interrupted", note))
+        self.thinking_marks.turn_closed(self.turn_id)
+        self.spinner.stop()
 
     async def cancel_and_wait(self, *, show: bool = True) -> None:
         """Cancel a running turn and wait until it ended (``show``: on screen too)."""

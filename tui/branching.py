@@ -172,7 +172,11 @@ class BranchUI:
         if action.action == "leave" or widget is None:
             app.prompt_input.focus()
             return
-        if action.action == "edit":
+        if action.action == "thinking":
+            from ikigai.tui.thinking_marks import open_thinking
+
+            open_thinking(app, widget)
+        elif action.action == "edit":
             if isinstance(widget, UserMessage):
                 self.begin_edit(action.row, widget.text)
             else:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from ikigai.providers.request import THINKING_LEVELS
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ikigai.engine.conversation import Conversation
     from ikigai.engine.settings import RunConfig
     from ikigai.engine.turns import Turn
+    from ikigai.providers.request import ThinkingLevel
     from ikigai.tui.branching import BranchUI
 
 
@@ -115,16 +116,21 @@ async def _model(host: CommandHost, words: list[str], rest: str) -> None:
     if len(words) != 1:
         raise CommandError("one model expected")
     spec, level = split_model_level(words[0])
-    await _switch(
-        host, f"/model {words[0]}", model=spec, thinking=level or conversation.run.thinking
-    )
+    # A model switch keeps the level in force, "off" included (not the profile's).
+    keep = level or conversation.run.thinking or "off"
+    await _switch(host, f"/model {words[0]}", model=spec, thinking=keep)
+
+
+THINKING_CHOICES: tuple[str, ...] = ("off", *THINKING_LEVELS)
+"""What ``/thinking`` takes: ``off``, or a level."""
 
 
 async def _thinking(host: CommandHost, words: list[str], rest: str) -> None:
-    if len(words) != 1 or words[0] not in THINKING_LEVELS:
-        raise CommandError(f"one of {', '.join(THINKING_LEVELS)} expected")
+    if len(words) != 1 or words[0] not in THINKING_CHOICES:
+        raise CommandError(f"one of {', '.join(THINKING_CHOICES)} expected")
     run = host.conversation.run
-    await _switch(host, f"/thinking {words[0]}", model=run.model_spec, thinking=words[0])
+    level = cast("ThinkingLevel | Literal['off']", words[0])
+    await _switch(host, f"/thinking {words[0]}", model=run.model_spec, thinking=level)
 
 
 async def _profile(host: CommandHost, words: list[str], rest: str) -> None:
@@ -296,7 +302,7 @@ COMMANDS: dict[str, Command] = {
     for c in (
         Command("help", "/help", "keys and commands", _help),
         Command("model", "/model [provider/]model[/level]", "switch model (and thinking)", _model),
-        Command("thinking", "/thinking min|low|med|high", "set the thinking level", _thinking),
+        Command("thinking", "/thinking off|min|low|med|high", "set the thinking level", _thinking),
         Command("profile", "/profile NAME", "switch to a profile of the config", _profile),
         Command("system", "/system [text]", "show or set the system prompt", _system),
         Command("new", "/new", "start a new conversation", _new),
@@ -377,8 +383,20 @@ def _model_candidates(conversation: Conversation, arg: str = "") -> list[str]:
     return list(seen)
 
 
-def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
-    """Complete ``line``: returns the completed line and the candidates considered."""
+def _providers() -> frozenset[str]:
+    from ikigai.providers.registry import PROVIDERS
+
+    return frozenset(PROVIDERS)
+
+
+def complete(
+    line: str, host: CommandHost, *, on_provider: Callable[[str], None] | None = None
+) -> tuple[str, list[str]]:
+    """Complete ``line``: returns the completed line and the candidates considered.
+
+    ``on_provider`` is told when ``/model`` names a provider (``anthropic/``): the app
+    fetches that provider's model list in the background for the next Tab.
+    """
     from ikigai.tui.mention_complete import complete_mention, mention_at_end
 
     if mention_at_end(line) is not None:
@@ -395,7 +413,7 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
     name, _, arg = body.partition(" ")
     options: list[str]
     if name == "thinking":
-        options = list(THINKING_LEVELS)
+        options = list(THINKING_CHOICES)
     elif name == "branch":
         options = ["next", "prev"]
     elif name == "regen":
@@ -405,6 +423,9 @@ def complete(line: str, host: CommandHost) -> tuple[str, list[str]]:
         if spec and "/" in arg and arg.count("/") >= 2:
             options = [f"{spec}/{lvl}" for lvl in THINKING_LEVELS]
         else:
+            head = arg.partition("/")[0]
+            if on_provider is not None and "/" in arg and head in _providers():
+                on_provider(head)
             options = _model_candidates(host.conversation, arg)
     elif name == "profile":
         options = sorted(host.conversation.settings.profiles)

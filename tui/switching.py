@@ -23,6 +23,7 @@ async def new_conversation(app: IkigaiApp) -> None:
     await app.ready.wait()
     app.branches.cancel_edit()
     app.turn_id += 1
+    app.spinner.stop()  # how the last turn ended belongs to the last conversation
     app.scrollback.clear_messages()
     app.thinking_pane.view.clear()
     app.scrollback.has_earlier = False
@@ -53,6 +54,7 @@ async def show_opened(app: IkigaiApp, opened: Opened, note: str, at: int | None 
 
     app.branches.cancel_edit()
     app.turn_id += 1
+    app.spinner.stop()
     scrollback = app.scrollback
     scrollback.clear_messages()
     app.thinking_pane.view.clear()
@@ -71,9 +73,11 @@ async def show_opened(app: IkigaiApp, opened: Opened, note: str, at: int | None 
 
 
 async def _status_once_ready(app: IkigaiApp) -> None:
-    await app.branches.refresh_versions()
+    """The opened conversation's token totals and cost once its context is rebuilt (before
+    the version lines, so a slow or failing version query cannot keep the bar at zero)."""
     await app.conversation.ready()
     app.update_status()
+    await app.branches.refresh_versions()
 
 
 async def load_earlier(app: IkigaiApp) -> None:
@@ -108,4 +112,24 @@ def show_picker(app: IkigaiApp) -> None:
         if conversation_id != current or message is not None:
             app.run_worker(show_conversation(app, conversation_id, message), group="open")
 
-    app.push_screen(PickerScreen(db, current), chosen)
+    async def delete(conversation_id: int) -> None:
+        await delete_conversation(app, conversation_id)
+
+    app.push_screen(PickerScreen(db, current, delete=delete), chosen)
+
+
+async def delete_conversation(app: IkigaiApp, conversation_id: int) -> None:
+    """Delete stored conversation ``conversation_id`` (the picker's Ctrl+D).
+
+    The open conversation is first replaced by a new one (a running turn is
+    cancelled and stored), and what it still had to store is stored, so no row
+    is ever written to a conversation that no longer exists.
+    """
+    if conversation_id == app.conversation.id:
+        await new_conversation(app)
+        await app.conversation.saved()
+    db = app.conversation.db
+    if db is None:
+        return
+    await db.delete_conversation(conversation_id)
+    app.note(f"deleted conversation #{conversation_id}")

@@ -26,9 +26,11 @@ def wire(app: IkigaiApp) -> None:
     """Subscribe the app's widgets to its bus and add the pullers to its frame clock."""
     bus = app.bus
     bus.subscribe(forward_to(app.scrollback, SCROLLBACK_EVENTS))
+    bus.subscribe(app.thinking_marks)  # after the scrollback: its queue goes first
     bus.subscribe(forward_to(app.thinking_pane, THINKING_EVENTS))
     bus.subscribe(app.spinner.on_bus_event)
     bus.subscribe(forward_to(app, STATUS_EVENTS))
     bus.subscribe(app.frames.on_bus_event)
+    app.spinner.request_frame = app.frames.touch
     for puller in (app.scrollback, app.thinking_pane, app.spinner):
         app.frames.add(puller)

@@ -89,7 +89,10 @@ async def test_escape_cancels_keeps_partial_and_stores_interrupted(
         answer = app.scrollback.last_answer()
         assert answer.status == "interrupted"
         assert answer.copy_text.startswith("part")
-        assert "interrupted" in notices(app)
+        # The answer says it was interrupted, and nothing else repeats it.
+        labels = [str(label.render()) for label in answer.query(".interrupted-label")]
+        assert labels == ["⏹ interrupted"]
+        assert "interrupted" not in notices(app)
     stored = rows(
         app_env / "ikigai.db", "SELECT status, content FROM messages WHERE kind = 'assistant'"
     )

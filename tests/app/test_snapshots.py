@@ -111,6 +111,8 @@ def test_conversation_picker(snap_compare, app_env: Path, fake_server: FakeServe
         await _answered(pilot)
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        # The list is filled by a worker: on a loaded machine 0.3 s alone may not do.
+        await wait_for(pilot, lambda: app.screen.query_one("#picker-list").option_count > 0)
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=picker)

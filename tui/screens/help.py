@@ -17,7 +17,9 @@ from ikigai.tui.commands import COMMANDS
 BUSY_POLICY = (
     "While a turn is running, Enter does not send: the prompt stays in the input and a "
     "note says so. Press Esc to cancel the turn (the partial answer is kept and stored "
-    "as interrupted), or wait for it to finish."
+    "as interrupted), or wait for it to finish. /thinking off turns thinking off; an "
+    "answer that thought carries a ✻ thinking line: click it, or t on the selected "
+    "answer, to read it."
 )
 
 MCP_SERVERS = (
@@ -31,9 +33,12 @@ MCP_SERVERS = (
 INPUT_KEYS: tuple[tuple[str, str], ...] = (
     ("up / down", "prompt history (on the first / last line)"),
     ("tab", "complete a command, model, level, profile, mark, @path"),
+    ("tab / shift+tab", "in the completion list: next / previous (enter takes, esc closes)"),
+    ("f2 / ctrl+d", "in the picker (ctrl+o): rename / delete the highlighted conversation"),
     ("home / end", "scroll to the top / bottom while the input is empty"),
-    ("enter on a tool call", "expand its output"),
     ("up / down", "move the selection, once alt+up selected a message"),
+    ("alt+up, up…, enter", "expand or collapse a selected tool call's output (or click it)"),
+    ("click ✻ thinking", "read an answer's thinking (or t on the selected answer)"),
 )
 
 

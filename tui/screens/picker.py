@@ -3,7 +3,11 @@
 A search hit opens its conversation at the branch holding the matching message
 (the screen returns ``(conversation id, message id)``); a conversation from the
 list opens where the user was in it (``(conversation id, None)``). Forks say
-which conversation they came from.
+which conversation they came from; each row says when it was last active
+(``tui.dates``). F2 renames the highlighted conversation and Ctrl+D deletes it
+after a confirmation (``tui.screens.picker_dialogs``); deleting goes through
+the ``delete`` callable the app passes, which starts a new conversation first
+when the one open is deleted.
 
 Titles and search snippets come from model and user text: they are shown
 literally, with control characters as ``\\xNN`` (``tui.widgets.safe_content``).
@@ -11,6 +15,7 @@ literally, with control characters as ``\\xNN`` (``tui.widgets.safe_content``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
@@ -22,6 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ikigai.tui.dates import relative
 from ikigai.tui.widgets.safe_content import plain, styled
 
 if TYPE_CHECKING:
@@ -52,17 +58,28 @@ class PickerScreen(ModalScreen[Choice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", priority=True),
         Binding("down", "focus_list", "List", show=False),
+        Binding("f2", "rename", "Rename", priority=True),
+        Binding("ctrl+d", "delete", "Delete", priority=True),
     ]
 
-    def __init__(self, db: Database, current: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        current: int | None = None,
+        *,
+        delete: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__()
         self.db = db
         self.current = current
+        self.delete = delete
+        """Deletes a conversation (the app's verb); ``None``: straight from storage."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog"):
             yield Static(
-                "[b]Conversations[/b]  type to search · Enter opens · Esc closes",
+                "[b]Conversations[/b]  type to search · Enter opens · F2 renames · "
+                "Ctrl+D deletes · Esc closes",
                 classes="dialog-title",
             )
             yield Input(placeholder="search every message…", id="picker-search")
@@ -89,6 +106,62 @@ class PickerScreen(ModalScreen[Choice | None]):
         if conversation.isdigit():
             self.dismiss((int(conversation), int(message) if message.isdigit() else None))
 
+    def highlighted_conversation(self) -> int | None:
+        """The id of the conversation highlighted in the list, if any."""
+        listing = self.query_one("#picker-list", OptionList)
+        if listing.highlighted is None or not listing.option_count:
+            return None
+        conversation = (listing.get_option_at_index(listing.highlighted).id or "").partition(":")
+        return int(conversation[0]) if conversation[0].isdigit() else None
+
+    def _search_text(self) -> str:
+        return self.query_one("#picker-search", Input).value
+
+    @work(group="picker-edit")
+    async def action_rename(self) -> None:
+        """F2: a new title for the highlighted conversation (empty: the automatic one)."""
+        from ikigai.tui.screens.picker_dialogs import RenameScreen
+
+        conversation = self.highlighted_conversation()
+        if conversation is None:
+            return
+        summary = await self.db.get_conversation(conversation)
+        if summary is None:
+            return
+        title = await self.app.push_screen_wait(RenameScreen(conversation, summary.title or ""))
+        if title is None:
+            return
+        await self.db.rename_conversation(conversation, title or None)
+        self.refresh_list(self._search_text())
+
+    @work(group="picker-edit")
+    async def action_delete(self) -> None:
+        """Ctrl+D: delete the highlighted conversation, once confirmed."""
+        from ikigai.tui.screens.picker_dialogs import ConfirmDelete
+
+        conversation = self.highlighted_conversation()
+        if conversation is None:
+            return
+        summary = await self.db.get_conversation(conversation)
+        if summary is None:
+            return
+        current = conversation == self.current
+        asked = ConfirmDelete(
+            conversation,
+            summary.title or "(untitled)",
+            summary.message_count,
+            current=current,
+        )
+        if not await self.app.push_screen_wait(asked):
+            return
+        if self.delete is not None:
+            await self.delete(conversation)
+        else:
+            await self.db.delete_conversation(conversation)
+        if current:
+            self.current = None
+        self.refresh_list(self._search_text())
+
     @work(exclusive=True, group="picker")
     async def refresh_list(self, text: str) -> None:
         """Recent conversations, or the conversations whose messages match ``text``."""
@@ -111,10 +184,11 @@ class PickerScreen(ModalScreen[Choice | None]):
                     continue
                 fork = summary.forked_from
                 prompt = styled(
-                    "#$id $title$marker\n  [dim]$model · $count messages$fork[/dim]",
+                    "#$id $title$marker\n  [dim]$when · $model · $count messages$fork[/dim]",
                     id=str(summary.id),
                     title=summary.title or "(untitled)",
                     marker=" (open)" if summary.id == self.current else "",
+                    when=relative(summary.updated_at) or "-",
                     model=summary.model or "-",
                     count=str(summary.message_count),
                     fork=f" · forked from #{fork}" if fork is not None else "",

@@ -2,10 +2,11 @@
 
 ``MessageNavigation`` is the scrollback's base: Alt+Up (from anywhere) selects
 the last message, then Up/Down (or Alt+Up/Alt+Down) move the selection, and
-on the selected message ``e`` (or Enter) edits a prompt, ``r`` regenerates
-an answer, ``←``/``→`` show its previous/next version; Esc goes back to the
-input. The widget only selects and says what was asked (``MessageAction``);
-the app carries it out through the engine (``tui.branching``).
+on the selected message ``e`` (or Enter) edits a prompt (or expands a tool
+call's output), ``r`` regenerates an answer, ``t`` opens an answer's thinking,
+``←``/``→`` show its previous/next version; Esc goes back to the input.
+The widget only selects and says what was asked (``MessageAction``); the app
+carries it out through the engine (``tui.branching``).
 
 It also takes a branch off the screen (``cut_from``): when a new version of a
 message starts, that message and everything after it go, in order with the
@@ -25,15 +26,16 @@ from textual.widget import Widget
 from ikigai.tui.widgets.message_views import AssistantMessage, ErrorBlock, ToolCallView, UserMessage
 from ikigai.tui.widgets.rows import row_id
 
-SELECTABLE: tuple[type[Widget], ...] = (UserMessage, AssistantMessage, ErrorBlock)
-"""What the selection stops on: prompts and answers (a failed answer too)."""
+SELECTABLE: tuple[type[Widget], ...] = (UserMessage, AssistantMessage, ErrorBlock, ToolCallView)
+"""What the selection stops on: prompts, answers (a failed answer too) and tool calls."""
 VERSIONED: tuple[type[Widget], ...] = (UserMessage, AssistantMessage, ErrorBlock, ToolCallView)
 """What may carry a version indicator: the first piece of each stored message."""
 SELECTED_CLASS = "-selected"
 
 MESSAGE_BINDINGS: tuple[tuple[str, str, str], ...] = (
-    ("e,enter", "edit_message", "Edit the selected prompt"),
+    ("e,enter", "edit_message", "Edit the selected prompt (expand a selected tool call)"),
     ("r", "regenerate_message", "Regenerate the selected answer"),
+    ("t", "show_thinking", "Show the thinking of the selected answer"),
     ("left", "previous_version", "Previous version of the selected message"),
     ("right", "next_version", "Next version of the selected message"),
     ("escape", "leave_messages", "Back to the input"),
@@ -58,7 +60,8 @@ class MessageNavigation(VerticalScroll):
         """The user asked for ``action`` on the selected ``widget`` (message ``row``)."""
 
         action: str
-        """``edit``, ``regenerate``, ``previous_version``, ``next_version`` or ``leave``."""
+        """``edit``, ``regenerate``, ``thinking``, ``previous_version``, ``next_version``
+        or ``leave``."""
         widget: Widget | None
         row: int | None
 
@@ -120,7 +123,14 @@ class MessageNavigation(VerticalScroll):
             self._ask("leave")
 
     def action_edit_message(self) -> None:
+        if isinstance(self.selected, ToolCallView):
+            self.selected.action_toggle_output()  # a tool call's output opens in place
+            self.call_after_refresh(self.scroll_to_widget, self.selected, animate=False)
+            return
         self._ask("edit")
+
+    def action_show_thinking(self) -> None:
+        self._ask("thinking")
 
     def action_regenerate_message(self) -> None:
         self._ask("regenerate")

@@ -3,7 +3,11 @@
 Enter sends and Ctrl+J (or Shift+Enter where the terminal reports it) inserts a
 newline; ``[keys]`` can move both (actions ``submit`` and ``newline``). Up on
 the first line and Down on the last walk the prompt history; Tab completes
-slash commands and a ``@path`` at the end (through the ``complete`` callable).
+slash commands and a ``@path`` at the end (through the ``complete`` callable),
+and several candidates open the dropdown under the input
+(``tui.widgets.completion_popup``): while it is open, Tab/Down and
+Shift+Tab/Up move in it, Enter takes the highlighted one and Esc closes it;
+any other key closes it and is the input's as usual.
 
 The two keys are matched in the widget's own key handler, not as Textual
 bindings: a priority binding would run before the keys typed just ahead of it
@@ -16,12 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
 from ikigai.tui.history import PromptHistory
+
+if TYPE_CHECKING:
+    from ikigai.tui.widgets.completion_popup import CompletionPopup
 
 Completer = Callable[[str], tuple[str, list[str]]]
 """``text -> (completed text, candidates)``."""
@@ -39,8 +47,10 @@ class PromptInput(TextArea):
 
     @dataclass
     class Completions(Message):
-        """Tab found several candidates; the app shows them."""
+        """Tab found several candidates; the app shows them in the dropdown."""
 
+        line: str
+        """The input's text they complete."""
         candidates: list[str]
         """The completions, in order."""
 
@@ -52,6 +62,7 @@ class PromptInput(TextArea):
         blink: bool = True,
         submit_keys: Collection[str] = ("enter",),
         newline_keys: Collection[str] = ("ctrl+j", "shift+enter"),
+        popup: CompletionPopup | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(
@@ -67,6 +78,8 @@ class PromptInput(TextArea):
         self.complete = complete
         self.submit_keys = frozenset(submit_keys)
         self.newline_keys = frozenset(newline_keys)
+        self.popup = popup
+        """The completion dropdown this input routes keys to while it is open."""
 
     def action_submit(self) -> None:
         """Send the input's text."""
@@ -76,8 +89,45 @@ class PromptInput(TextArea):
         """Insert a line break."""
         self.insert("\n")
 
+    def accept_completion(self, index: int | None = None) -> None:
+        """Put the highlighted (or ``index``) candidate of the dropdown into the text."""
+        from ikigai.tui.completion import accept
+
+        popup = self.popup
+        if popup is None:
+            return
+        if index is not None:
+            popup.highlighted = index
+        chosen = popup.chosen()
+        popup.hide()
+        if chosen is not None:
+            self.set_text(accept(self.text, chosen))
+        self.focus()
+
+    def _popup_key(self, key: str) -> bool:
+        """Handle ``key`` while the dropdown is open; False: the input handles it."""
+        popup = self.popup
+        if popup is None or not popup.is_open:
+            return False
+        if key in ("tab", "down"):
+            popup.move(1)
+        elif key in ("shift+tab", "up"):
+            popup.move(-1)
+        elif key in self.submit_keys:
+            self.accept_completion()
+        elif key == "escape":
+            popup.hide()
+        else:
+            popup.hide()  # typing goes on in the input; Tab opens the list again
+            return False
+        return True
+
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
+        if self._popup_key(key):
+            event.stop()
+            event.prevent_default()
+            return
         if key in self.submit_keys:
             event.stop()
             event.prevent_default()
@@ -94,8 +144,8 @@ class PromptInput(TextArea):
             completed, candidates = self.complete(self.text)
             if completed != self.text:
                 self.set_text(completed)
-            elif len(candidates) > 1:
-                self.post_message(self.Completions(candidates))
+            if len(candidates) > 1:
+                self.post_message(self.Completions(completed, candidates))
             return
         if key in ("home", "end") and not self.text:
             event.stop()

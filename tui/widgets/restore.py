@@ -3,8 +3,8 @@ another branch). Each message widget carries its row (``tui.widgets.rows``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from textual.widget import Widget
 
@@ -18,14 +18,21 @@ from ikigai.tui.widgets.message_views import (
     UserMessage,
 )
 from ikigai.tui.widgets.rows import StoredRow
+from ikigai.tui.widgets.thinking_marker import ThinkingMarker
 
 if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
 
 
+class Advise(Protocol):
+    """What to do about a failed answer (``partial``: part of it had arrived)."""
+
+    def __call__(self, error: Error, partial: bool | None = None) -> str: ...
+
+
 def views_from_rows(
     rows: Sequence[StoredMessage],
-    advise: Callable[[Error], str],
+    advise: Advise,
     *,
     compacted_below: bool = False,
 ) -> list[Widget]:
@@ -38,6 +45,7 @@ def views_from_rows(
     views: list[Widget] = []
     tools: dict[str, ToolCallView] = {}
     answer: StoredRow | None = None
+    previous = ""  # the kind of the row before: what an ``interrupted`` row interrupted
     for row in rows:
         kind = row.kind
         if kind == "user":
@@ -46,11 +54,16 @@ def views_from_rows(
             views.append(prompt)
         elif kind == "assistant":
             answer = StoredRow(row.id)
+            thinking = row.data.get("thinking")
+            if isinstance(thinking, str) and thinking.strip():
+                views.append(ThinkingMarker(thinking, answer))
             if row.content:
                 status = "interrupted" if row.status in ("interrupted", "streaming") else row.status
                 shown = AssistantMessage(row.content, finished=True, status=status)
                 shown.row = answer
                 views.append(shown)
+            elif row.status in ("interrupted", "streaming") and not row.data.get("tool_calls"):
+                views.append(Notice(_interrupted("user")))
             if row.status == "error":
                 error = Error(
                     row.data.get("error_category", "unknown"),
@@ -58,7 +71,8 @@ def views_from_rows(
                     row.data.get("http_status"),
                     row.data.get("retry_after_ms"),
                 )
-                block = ErrorBlock(error.category, error.message, advise(error))
+                advice = advise(error, partial=bool(row.content))
+                block = ErrorBlock(error.category, error.message, advice)
                 block.row = answer
                 views.append(block)
         elif kind == "tool_call":
@@ -90,13 +104,22 @@ def views_from_rows(
         elif kind == "clear":
             views.append(Notice("── context cleared ──"))
         elif kind == "interrupted":
-            views.append(Notice("⏹ interrupted before the model answered"))
+            views.append(Notice(_interrupted(previous)))
         elif kind == "summary":
             from ikigai.engine.compaction import Compacted
 
             dim(views)
             done = Compacted.from_record(row.content, row.data)
             views.extend(compaction_views(done.describe(), row.content))
+        previous = kind
     if compacted_below:
         dim(views)
     return views
+
+
+def _interrupted(previous: str) -> str:
+    """The note for an ``interrupted`` row: the turn stopped before any answer, or while
+    the tools the model called ran (no answer followed them)."""
+    if previous in ("tool_call", "tool_result", "assistant"):
+        return "⏹ interrupted while a tool ran (no answer followed)"
+    return "⏹ interrupted before the model answered"

@@ -107,6 +107,8 @@ class Scrollback(MessageNavigation):
         """The turn to close."""
         status: str
         """How it ended: ``interrupted`` or ``error``."""
+        note: str = ""
+        """Said for an interruption when no answer had begun (an answer gets its label)."""
 
     def __init__(
         self,
@@ -187,12 +189,14 @@ class Scrollback(MessageNavigation):
 
     def on_scrollback_close_turn(self, message: CloseTurn) -> None:
         self._closed_turns.add(message.turn_id)
+        labelled = False
         for key in [key for key in self._live if key[0] == message.turn_id]:
-            self._end(key, message.status)
+            labelled = self._end(key, message.status) is not None or labelled
         for key in [key for key in self._continued if key[0] == message.turn_id]:
             self._continued.pop(key).finish(message.status)
-        if message.status == "interrupted":
-            self.note("⏹ interrupted — the partial answer is kept", warning=True)
+            labelled = True
+        if message.status == "interrupted" and not labelled:
+            self.note(message.note or "⏹ interrupted", warning=True)
 
     # -- bus ---------------------------------------------------------------------------
 
