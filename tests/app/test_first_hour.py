@@ -288,3 +288,22 @@ async def test_a_long_tool_output_expands_by_key_and_by_click(
         await pilot.pause(0.1)
         await pilot.click(ToolCallView)
         assert view.expanded and "line 30" in str(result.render())
+
+
+async def test_a_first_start_without_a_prompt_stores_no_conversation(
+    app_env: Path, fake_server: FakeServer
+) -> None:
+    app = make_app(app_env, fake_server.base_url("openai-chat"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, app.ready.is_set)
+        await pilot.press("ctrl+n")  # a new conversation, still nothing typed
+        await wait_for(pilot, app.ready.is_set)
+        await pilot.press("ctrl+q")
+    db = app_env / "ikigai.db"
+    stored = (
+        sqlite3.connect(db).execute("SELECT count(*) FROM conversations").fetchone()[0]
+        if db.exists()
+        else 0
+    )
+    assert stored == 0, "an empty (untitled) conversation was left in history"
+    assert not fake_server.requests
