@@ -8,14 +8,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.app.terminal import Terminal
-from tests.cli.headless_helpers import ROOT, clean_env
+from tests.cli.headless_helpers import clean_env, read_at_least, start_ikigai
 from tests.fakeserver import FakeServer, Reply, Text
 
 ANSWER = "Words that arrive slowly enough to be stopped by a signal. " * 20
@@ -38,18 +37,8 @@ def test_headless_run_stores_the_partial_answer(
 ) -> None:
     env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
     fake_server.enqueue(Reply([Text(ANSWER, chunk=4)], event_delay=0.02))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikigai", "-p", "go", *chat(fake_server)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    streamed = b""
-    deadline = time.monotonic() + 30
-    while len(streamed) < 60 and time.monotonic() < deadline:
-        streamed += os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+    process = start_ikigai(["-p", "go", *chat(fake_server)], env)
+    read_at_least(process, 60)  # the answer has begun
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == status

@@ -23,7 +23,8 @@ def install(app: IkigaiApp) -> None:
     """Route SIGTERM and SIGHUP to ``stop`` on the app's event loop."""
     loop = asyncio.get_running_loop()
     for signum in HANDLED:
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+        # Windows has no loop signal handlers; a loop outside the main thread refuses them.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, _received, app, signum)
 
 

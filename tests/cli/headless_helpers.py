@@ -53,6 +53,33 @@ def run_ikigai(
     )
 
 
+def start_ikigai(
+    args: list[str], env: dict[str, str], *, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """``ikigai ARGS`` running in the background, stdout and stderr piped, no stdin."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ikigai", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def read_at_least(process: subprocess.Popen[bytes], size: int, seconds: float = 30) -> bytes:
+    """What ``process`` wrote on stdout once it is ``size`` bytes (or stdout ended)."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + seconds
+    streamed = b""
+    while len(streamed) < size and time.monotonic() < deadline:
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        streamed += chunk
+    return streamed
+
+
 def run_on_terminal(
     args: list[str],
     env: dict[str, str],

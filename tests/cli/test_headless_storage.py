@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai
+from tests.cli.headless_helpers import clean_env, read_at_least, run_ikigai, start_ikigai
 from tests.fakeserver import FakeServer, Reply, Text, Thinking
 
 KEY = "sk-secret-loopback-key-0123456789"
@@ -152,19 +149,9 @@ def test_kill_9_mid_stream_keeps_the_partial_answer(
     answer = "A slow answer that will be cut short by a crash. " * 20
     fake_server.enqueue(Reply(steps=[Text(answer, chunk=4)], event_delay=0.02))
     db = Path(env["IKIGAI_DB"])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikigai", "-p", "tell me", *chat(fake_server)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
+    process = start_ikigai(["-p", "tell me", *chat(fake_server)], env)
     try:
-        deadline = time.monotonic() + 30
-        streamed = b""
-        while len(streamed) < 120 and time.monotonic() < deadline:
-            streamed += os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+        streamed = read_at_least(process, 120)
         time.sleep(0.6)  # past the 250 ms flush interval, so the partial text is on disk
     finally:
         process.send_signal(signal.SIGKILL)
@@ -195,18 +182,8 @@ def test_ctrl_c_stores_the_partial_answer_and_exits_130(
 ) -> None:
     answer = "Words that arrive slowly enough to be interrupted by the user. " * 10
     fake_server.enqueue(Reply(steps=[Text(answer, chunk=4)], event_delay=0.02))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikigai", "-p", "go", *chat(fake_server)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    streamed = b""
-    deadline = time.monotonic() + 30
-    while len(streamed) < 60 and time.monotonic() < deadline:
-        streamed += os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+    process = start_ikigai(["-p", "go", *chat(fake_server)], env)
+    read_at_least(process, 60)  # the answer has begun
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai
+from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai, start_ikigai
 from tests.fakeserver import FakeServer, Fault, Reply, Text, ToolCall
 
 ANSWER = "The whole answer arrives even though the database cannot take it. " * 4
@@ -100,14 +100,7 @@ def test_a_database_locked_mid_stream_still_prints_the_whole_answer(
     db = Path(env["IKIGAI_DB"])
     make_database(db)
     fake_server.enqueue(Reply([Text(ANSWER, chunk=8)], fault=Fault("stall", 4, seconds=1.5)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikigai", "-p", "hello", *chat(fake_server)],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_ikigai(["-p", "hello", *chat(fake_server)], env)
     fake_server.wait_for_requests(1, timeout=30)
     time.sleep(0.3)  # the prompt was stored before the request; the answer has begun
     with locked(db):
@@ -170,14 +163,7 @@ def test_a_disk_that_fills_mid_stream_still_prints_the_whole_answer(
     )
     big = "A long answer that no longer fits on the disk. " * 4000
     fake_server.enqueue(Reply([Text(big, chunk=4000)], fault=Fault("stall", 3, seconds=1.5)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikigai", "-p", "hello", *chat(fake_server)],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_ikigai(["-p", "hello", *chat(fake_server)], env)
     fake_server.wait_for_requests(1, timeout=30)
     time.sleep(0.3)
     filler = fill(small_disk)
@@ -208,22 +194,8 @@ def test_a_locked_database_does_not_hold_back_the_jsonl_stream(
         ),
         Reply([Text("It has three lines.")]),
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ikigai",
-            "-p",
-            "read notes.txt",
-            "--output",
-            "jsonl",
-            *chat(fake_server),
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    process = start_ikigai(
+        ["-p", "read notes.txt", "--output", "jsonl", *chat(fake_server)], env, cwd=tmp_path
     )
     fake_server.wait_for_requests(1, timeout=30)
     time.sleep(0.3)  # the prompt is stored; the first answer has begun
