@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.disks import mounted_small_disk
 from tests.fakeserver import FakeServer
 
 # Property tests check what happens, not how fast: a loaded CI machine must not
@@ -48,3 +49,10 @@ def fake_server() -> Iterator[FakeServer]:
 def fixtures_dir() -> Path:
     """``tests/fixtures``: the recorded provider streams and error bodies."""
     return FIXTURES_DIR
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MB file system (tmpfs), unmounted afterwards."""
+    with mounted_small_disk(tmp_path / "disk") as disk:
+        yield disk

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from ikigai.storage.repository import Database
 from ikigai.tui.widgets.message_views import Notice
 from tests.app.conftest import make_app, wait_for
+from tests.disks import fill
 from tests.fakeserver import FakeServer, Fault, Reply, Text
 
 ANSWER = "Every word reaches the screen while the database is unavailable. " * 6
@@ -154,17 +154,6 @@ async def test_a_database_locked_when_the_app_opens_it(
         assert app.unsaved_at_exit
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
-
-
 async def test_a_disk_that_fills_mid_answer(
     app_env: Path, fake_server: FakeServer, small_disk: Path
 ) -> None:
@@ -177,11 +166,7 @@ async def test_a_disk_that_fills_mid_answer(
         await wait_for(pilot, app.ready.is_set)
         await send(pilot, "hello")
         await wait_for(pilot, lambda: app.scrollback.last_answer() is not None)
-        filler = small_disk / "filler"
-        with contextlib.suppress(OSError), filler.open("wb") as handle:
-            while True:
-                handle.write(b"\0" * 4096)
-                handle.flush()
+        filler = fill(small_disk)
         await wait_for(pilot, lambda: not app.busy, what="the whole answer")
         assert app.scrollback.last_answer().copy_text == big
         await wait_for(pilot, lambda: any("full" in n for n in notices(app)), seconds=20)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.headless_helpers import ROOT, clean_env, run_ikigai, start_ikigai
+from tests.disks import fill
 from tests.fakeserver import FakeServer, Fault, Reply, Text, ToolCall
 
 ANSWER = "The whole answer arrives even though the database cannot take it. " * 4
@@ -111,27 +112,6 @@ def test_a_database_locked_mid_stream_still_prints_the_whole_answer(
     assert "not stored completely" in line and "locked" in line
     rows = stored(db)
     assert rows[:2] == [("user", "stored earlier"), ("user", "hello")]
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 8 MB file system (tmpfs), unmounted afterwards."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with contextlib.suppress(OSError), filler.open("wb") as handle:
-        while True:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-    return filler
 
 
 def test_a_full_disk_at_start_sends_nothing(

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from ikigai.storage import Database, DatabaseBusyError, DiskFullError, StorageError, StorageWriter
+from tests.disks import fill
 from tests.storage.sources import GrowingText
 
 
@@ -167,28 +167,6 @@ async def test_close_gives_up_after_its_grace_and_says_so(db_path: Path) -> None
         assert prompt.dropped and writer.state.dropped_rows == 1
     await db.close()
     assert rows(db_path, "SELECT count(*) FROM messages") == [(0,)]
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 8 MB file system (tmpfs), unmounted afterwards."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system to the last block; returns the filler file."""
-    filler = disk / "filler"
-    with contextlib.suppress(OSError), filler.open("wb") as handle:
-        while True:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-    return filler
 
 
 async def test_a_full_disk_keeps_what_is_stored_and_saves_the_rest_later(
