@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -88,13 +90,31 @@ def shared_client(url: str = "https://") -> httpx.AsyncClient:
 
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(120.0, connect=15.0),
-        limits=httpx.Limits(max_connections=20, keepalive_expiry=60.0),
+        transport=asyncio_transport(verify=not plain),
         trust_env=True,
         follow_redirects=False,
-        verify=not plain,
     )
     _clients[key] = (loop, client)
     return client
+
+
+def asyncio_transport(verify: bool | ssl.SSLContext = True) -> httpx.AsyncHTTPTransport:
+    """httpx's transport (pool, TLS, HTTP/1.1) reading through ``aio_network.AsyncioBackend``.
+
+    httpx 0.28 takes no network backend, so the pool it built is given one
+    before its first connection (``_network_backend`` is the attribute the
+    pool opens every connection with; httpx is pinned below 0.29). Proxies
+    from the environment keep httpx's own transports.
+    """
+    import httpx
+
+    from ikigai.providers.aio_network import AsyncioBackend
+
+    transport = httpx.AsyncHTTPTransport(
+        verify=verify, limits=httpx.Limits(max_connections=20, keepalive_expiry=60.0)
+    )
+    transport._pool._network_backend = AsyncioBackend()
+    return transport
 
 
 async def close_shared_client() -> None:
