@@ -191,7 +191,11 @@ async def test_open_code_fence_renders_as_code_then_closes() -> None:
         assert "value_11 = compute(11)  # step 11" in on_screen
         assert "```" not in on_screen
         # Highlighted: Syntax paints the code on the code theme's background.
-        code_line = next(line for line in widget._open.lines if "value_0" in line.text)
+        code_line = next(
+            line
+            for line in widget._lines_for(widget._open, widget.content_size.width)
+            if "value_0" in line.text
+        )
         assert any(segment.style and segment.style.bgcolor for segment in code_line)
         await stream(pilot, widget, "```\n\nAfter the code.\n", 2)
         assert [block.source for block in widget._blocks] == [
@@ -292,6 +296,50 @@ async def test_width_change_rewraps() -> None:
     assert narrow == await rendered_at_once(text, (40, 40))
     assert max(len(line) for line in narrow.splitlines()) <= 40
     assert len(narrow.splitlines()) > len(wide.splitlines())
+
+
+async def test_a_long_answer_keeps_its_renders_and_height_across_two_widths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scrollbar coming and going (or a resize back) costs no render of a block twice,
+    and while a long answer is rendered again at a new width its height does not collapse
+    (a collapsed height would drop the scrollbar, change the width again, and so on)."""
+    renders: Counter[tuple[int, int]] = Counter()
+    kept: list[_Block] = []  # transient open blocks stay alive: ids stay unique
+    original = StreamingMarkdown._render_block
+
+    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
+        kept.append(block)
+        renders[(id(block), width)] += 1
+        original(self, block, width)
+
+    text = "".join(
+        f"Paragraph {n} says something *worth* wrapping " * 3 + "\n\n" for n in range(300)
+    )
+    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
+    app = MarkdownApp(StreamingMarkdown())
+    async with app.run_test(size=(80, 40)) as pilot:
+        await stream(pilot, app.widget, text, 4000)
+        app.widget.finish()
+        await settle(pilot, app.widget)
+        full = app.widget.size.height
+        heights: list[int] = []
+        widths: set[int] = set()
+        for size in ((60, 40), (80, 40), (60, 40), (80, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            heights.append(app.widget.size.height)
+            await settle(pilot, app.widget)
+            widths.add(app.widget.content_size.width)
+        blocks = app.widget._blocks
+        on_screen = screen_text(app)
+    assert len(widths) == 2
+    for block in blocks:
+        for width in widths:
+            assert renders[(id(block), width)] == 1, block.source
+    # Right after each resize, before the steps that follow: about as tall as when done.
+    assert min(heights) >= full * 0.7, (heights, full)
+    assert on_screen == await rendered_at_once(text, (80, 40))
 
 
 async def test_carriage_returns_are_newlines() -> None:

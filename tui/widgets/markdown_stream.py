@@ -38,7 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from textual import events
 from textual.geometry import Region, Size
@@ -76,8 +76,13 @@ CATCH_UP_PAUSE = 0.015
 """Seconds between two budgeted render steps of a backlog: keys typed meanwhile are
 handled and painted in between, with the layout the last step asked for."""
 
+KEPT_KEYS = 2
+"""Widths (and themes) whose rendered lines are kept: the vertical scrollbar appearing takes
+a column, and a layout may measure the answer at both widths, so both stay rendered."""
+
 BlockKind = Literal["markdown", "fence", "table"]
 CacheKey = tuple[int, bool]
+_T = TypeVar("_T")
 
 
 def _parser() -> MarkdownIt:
@@ -139,13 +144,29 @@ class _Block:
     head: _Block | None = None
     fence_part: str = ""
     code_start: int = 0
-    cache_key: CacheKey | None = None
-    lines: list[Strip] = field(default_factory=list)
+    renders: dict[CacheKey, list[Strip]] = field(default_factory=dict)
     table_widths: dict[CacheKey, list[int]] = field(default_factory=dict)
 
     @property
     def joined(self) -> bool:
         return not self.first
+
+
+@dataclass(slots=True)
+class _Joined:
+    """The lines of the first ``count`` frozen blocks at one cache key, with separators."""
+
+    lines: list[Strip] = field(default_factory=list)
+    count: int = 0
+
+
+def _remember(cache: dict[CacheKey, _T], key: CacheKey, value: _T) -> _T:
+    """Store ``value`` under ``key``, keeping only the ``KEPT_KEYS`` newest keys."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > KEPT_KEYS:
+        del cache[next(iter(cache))]
+    return value
 
 
 @dataclass(slots=True)
@@ -432,10 +453,8 @@ class StreamingMarkdown(Widget):
         self._timer: Timer | None = None
         self._last_flush = 0.0
         self._shown = 0  # frozen blocks on display; the open block shows once all are
-        # Concatenated lines of the shown blocks at the cache key below, with separators.
-        self._frozen_lines: list[Strip] = []
-        self._frozen_count = 0  # how many blocks _frozen_lines holds
-        self._lines_key: CacheKey | None = None
+        # The shown blocks' lines joined, per cache key (a key may lag behind ``_shown``).
+        self._joined: dict[CacheKey, _Joined] = {}
         self._height = -1  # lines at the last refresh (-1: never laid out)
         self._layout_width = 0  # the width the last layout asked the height for
         self._code_count = 0  # fenced code blocks in the frozen blocks
@@ -538,7 +557,13 @@ class StreamingMarkdown(Widget):
 
     def _caught_up(self) -> bool:
         """Whether everything split so far is on display (no render step pending)."""
-        return self._shown == len(self._blocks) and self._timer is None and not self._pending
+        joined = self._joined.get(self._cache_key(self.content_size.width))
+        return (
+            self._shown == len(self._blocks)
+            and (joined is None or joined.count == self._shown)
+            and self._timer is None
+            and not self._pending
+        )
 
     def _on_mount(self, event: events.Mount) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -546,7 +571,7 @@ class StreamingMarkdown(Widget):
             self._flush(final=False)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
-        self._lines_key = None
+        self._joined.clear()
         self.refresh(layout=True)
 
     def _flush(self, *, final: bool) -> None:
@@ -609,11 +634,11 @@ class StreamingMarkdown(Widget):
             if not self._is_long:
                 self._shown = len(self._blocks)
             return
-        key = self._cache_key(width)
-        before = len(self._frozen_lines) if self._lines_key == key else -1
+        joined = self._joined.get(self._cache_key(width))
+        before = len(joined.lines) if joined is not None else -1
         self._render_step(width)
-        frozen, open_lines = self._all_lines(width)
-        height = self._reserve(len(frozen) + len(open_lines))
+        frozen, missing, open_lines = self._all_lines(width)
+        height = self._reserve(len(frozen) + missing + len(open_lines))
         old_tail, self._tail = self._tail, open_lines
         if before < 0:
             self._height = height
@@ -633,13 +658,18 @@ class StreamingMarkdown(Widget):
         self.refresh(Region(0, top, width, max(1, height - top)), layout=grown)
 
     def _render_step(self, width: int) -> None:
-        """Show more frozen blocks, for ``RENDER_BUDGET`` seconds; a timer continues after."""
+        """Render more blocks, for ``RENDER_BUDGET`` seconds; a timer continues after.
+
+        First the blocks already shown at another width (a layout at a new
+        width), then blocks not shown yet (a backlog).
+        """
         deadline = time.monotonic() + self.RENDER_BUDGET
-        self._update_frozen_lines(width)
-        while self._shown < len(self._blocks) and time.monotonic() < deadline:
+        joined = self._update_frozen_lines(width, deadline)
+        while joined.count == self._shown < len(self._blocks) and time.monotonic() < deadline:
             self._shown += 1
             self._update_frozen_lines(width)
-        if self._shown < len(self._blocks) and self._timer is None:
+        behind = joined.count < self._shown or self._shown < len(self._blocks)
+        if behind and self._timer is None:
             self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up")
 
     @property
@@ -686,43 +716,71 @@ class StreamingMarkdown(Widget):
             first += 1
         while last > first and _is_plain_blank(rendered[last - 1]):
             last -= 1
-        block.lines = [Strip(line, width) for line in rendered[first:last]]
-        block.cache_key = key
+        _remember(block.renders, key, [Strip(line, width) for line in rendered[first:last]])
         if chunk is not None and block.first:
             block.table_widths[key] = chunk.computed
 
     def _lines_for(self, block: _Block, width: int) -> list[Strip]:
-        if block.cache_key != self._cache_key(width):
+        lines = block.renders.get(self._cache_key(width))
+        if lines is None:
             self._render_block(block, width)
-        return block.lines
+            lines = block.renders[self._cache_key(width)]
+        return lines
 
-    def _update_frozen_lines(self, width: int) -> None:
+    def _update_frozen_lines(self, width: int, deadline: float | None = None) -> _Joined:
+        """Join the shown blocks' lines at ``width``: all of them, or until ``deadline``."""
         key = self._cache_key(width)
-        if self._lines_key != key:
-            self._frozen_lines = []
-            self._frozen_count = 0
-            self._lines_key = key
+        joined = self._joined.get(key)
+        if joined is None:
+            joined = _remember(self._joined, key, _Joined())
         blank = Strip.blank(width)
-        lines = self._frozen_lines
-        for block in self._blocks[self._frozen_count : self._shown]:
+        lines = joined.lines
+        while joined.count < self._shown:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            block = self._blocks[joined.count]
             block_lines = self._lines_for(block, width)
+            joined.count += 1
             if not block_lines:
                 continue
             if lines and not block.joined:
                 lines.append(blank)
             lines.extend(block_lines)
-        self._frozen_count = self._shown
+        return joined
 
-    def _all_lines(self, width: int) -> tuple[list[Strip], list[Strip]]:
-        """The frozen lines and the open block's lines (with its separator) at ``width``."""
-        self._update_frozen_lines(width)
+    def _missing_lines(self, joined: _Joined) -> int:
+        """About how many lines the shown blocks not joined at this width yet will take.
+
+        A block rendered at another width counts the lines it had there (else
+        one), so the height does not collapse while a long answer is rendered
+        again at a new width, and the layout does not flip the scrollbar on
+        and off meanwhile.
+        """
+        missing = 0
+        for block in self._blocks[joined.count : self._shown]:
+            others = next(iter(block.renders.values()), None)
+            missing += (len(others) if others else 1) + (0 if block.joined else 1)
+        return missing
+
+    def _all_lines(self, width: int) -> tuple[list[Strip], int, list[Strip]]:
+        """At ``width``: the joined frozen lines, how many lines of shown blocks are still to
+        be joined (shown blank meanwhile), and the open block's lines (with its separator)."""
+        key = self._cache_key(width)
+        joined = self._joined.get(key)
+        if self._is_long:
+            # Rendered in budgeted steps (``_render_step``), never all at once here.
+            if joined is None:
+                joined = _remember(self._joined, key, _Joined())
+        elif joined is None or joined.count < self._shown:
+            joined = self._update_frozen_lines(width)
+        missing = self._missing_lines(joined) if joined.count < self._shown else 0
         open_lines: list[Strip] = []
-        if self._open is not None and self._shown == len(self._blocks):
+        if self._open is not None and joined.count == len(self._blocks):
             block_lines = self._lines_for(self._open, width)
-            if block_lines and self._frozen_lines and not self._open.joined:
+            if block_lines and joined.lines and not self._open.joined:
                 open_lines.append(Strip.blank(width))
             open_lines.extend(block_lines)
-        return self._frozen_lines, open_lines
+        return joined.lines, missing, open_lines
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -741,17 +799,19 @@ class StreamingMarkdown(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """The number of rendered lines at ``width``; renders only blocks not cached yet.
 
-        A long message (``LONG_MESSAGE``) at a new width or theme is shown as far
-        as one ``RENDER_BUDGET`` step renders; the steps that follow render the rest.
+        A long message (``LONG_MESSAGE``) at a new width or theme is rendered one
+        ``RENDER_BUDGET`` step at a time; the blocks not rendered at this width
+        yet count the lines they had at another (``_missing_lines``).
         """
         if width <= 0:
             return 0
         self._layout_width = width
-        if self._lines_key != self._cache_key(width) and self._is_long:
-            self._shown = 0
-            self._render_step(width)
-        frozen, open_lines = self._all_lines(width)
-        self._height = self._reserve(len(frozen) + len(open_lines))
+        if self._is_long:
+            joined = self._joined.get(self._cache_key(width))
+            if joined is None or joined.count < self._shown or self._shown < len(self._blocks):
+                self._render_step(width)
+        frozen, missing, open_lines = self._all_lines(width)
+        self._height = self._reserve(len(frozen) + missing + len(open_lines))
         self._tail = open_lines
         return self._height
 
@@ -773,11 +833,11 @@ class StreamingMarkdown(Widget):
         style: Style = self._paint_style or self.rich_style
         if width <= 0:
             return Strip.blank(0, style)
-        frozen, open_lines = self._all_lines(width)
+        frozen, missing, open_lines = self._all_lines(width)
         if y < len(frozen):
             line = frozen[y]
-        elif y - len(frozen) < len(open_lines):
-            line = open_lines[y - len(frozen)]
+        elif 0 <= y - len(frozen) - missing < len(open_lines):
+            line = open_lines[y - len(frozen) - missing]
         else:
             return Strip.blank(width, style)
         return line.apply_style(style)
