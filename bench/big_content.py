@@ -19,8 +19,10 @@ Target: key echo at most 200 ms (the max and p99 are reported, and the time
 until the content's last line is on screen; the 10 MB answer is typed into
 for at most ``HUGE_WINDOW`` seconds).
 
-Run: ``.venv/bin/python bench/big_content.py [--quick]`` (``--quick``: a tenth
-of each size, for a look while working).
+Run: ``.venv/bin/python bench/big_content.py [--quick] [--case NAME]``
+(``--quick``: a tenth of each size, for a look while working; ``--case``: only
+that case, one of ``table``, ``code``, ``huge``, ``conversation``, and may be
+given more than once; the default is every case).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ HUGE_WINDOW = 60.0
 """Seconds of typing while the 10 MB answer streams and renders (it may take longer)."""
 AFTER = 1.0
 """Seconds of typing after the content is on screen."""
+CASES = ("table", "code", "huge", "conversation")
+"""The cases ``--case`` chooses from, in the order they run."""
 
 
 def table(rows: int) -> str:
@@ -162,8 +166,15 @@ def long_conversation(
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of each size")
+    parser.add_argument(
+        "--case",
+        action="append",
+        choices=CASES,
+        help="run only this case (may be repeated; default: every case)",
+    )
     args = parser.parse_args()
     scale = 10 if args.quick else 1
+    cases = set(args.case or CASES)
     results: dict[str, tuple[list[float], float | None]] = {}
     server = FakeServer()
     server.start()
@@ -171,16 +182,20 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="ikigai-bench-big-") as name:
             workdir = Path(name)
             (workdir / "config.toml").write_text("", encoding="utf-8")
-            text = table(3000 // scale)
-            label = f"table, {3000 // scale:,} rows ({len(text) // 1000} KB)"
-            results[label] = run_case("table", server, workdir, text, 4)
-            label = f"code block, {5000 // scale:,} lines"
-            results[label] = run_case("code", server, workdir, code_block(5000 // scale), 4)
-            text = huge(10_000_000 // scale)
-            label = f"answer of {len(text) / 1e6:.1f} MB"
-            results[label] = run_case("huge", server, workdir, text, 400, HUGE_WINDOW)
-            label = f"conversation of {100_000 // scale:,} messages"
-            results[label] = long_conversation(server, workdir, 100_000 // scale)
+            if "table" in cases:
+                text = table(3000 // scale)
+                label = f"table, {3000 // scale:,} rows ({len(text) // 1000} KB)"
+                results[label] = run_case("table", server, workdir, text, 4)
+            if "code" in cases:
+                label = f"code block, {5000 // scale:,} lines"
+                results[label] = run_case("code", server, workdir, code_block(5000 // scale), 4)
+            if "huge" in cases:
+                text = huge(10_000_000 // scale)
+                label = f"answer of {len(text) / 1e6:.1f} MB"
+                results[label] = run_case("huge", server, workdir, text, 400, HUGE_WINDOW)
+            if "conversation" in cases:
+                label = f"conversation of {100_000 // scale:,} messages"
+                results[label] = long_conversation(server, workdir, 100_000 // scale)
     finally:
         server.stop()
     print(f"key echo (a key every {KEY_INTERVAL * 1000:.0f} ms) in a {SIZE[0]}x{SIZE[1]} pty")

@@ -22,7 +22,7 @@ from ikigai.engine.branches import (
     VersionError,
     pick_version,
 )
-from ikigai.engine.context import rebuild
+from ikigai.engine.context import rebuild_stepwise
 
 if TYPE_CHECKING:
     from ikigai.storage.models import StoredMessage
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 from ikigai.engine.conversation_core import ConversationCore
 from ikigai.engine.conversation_types import (
-    PAGE,
     SETTLE_WAIT,
     ConversationError,
     UnknownMessage,
@@ -188,7 +187,7 @@ class BranchVerbs(ConversationCore):
         becomes the path's; returns the path."""
         db = self._require_db()
         rows = await db.path_messages(self._id_or_fail(), leaf) if leaf is not None else []
-        rebuilt = await asyncio.to_thread(rebuild, rows) if len(rows) > PAGE else rebuild(rows)
+        rebuilt = await rebuild_stepwise(rows)
         self._adopt(rebuilt)
         self._leaf = leaf
         return rows

@@ -20,7 +20,8 @@ attachments included and ignored) and walks it once, in order:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,27 +65,68 @@ class Rebuilt:
     and its input plus output tokens (``None`` once the context changed otherwise)."""
 
 
+STEP = 1_000
+"""Rows (or messages) ``rebuild_stepwise`` handles between two turns of the event loop: a
+few milliseconds of work."""
+
+
 def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
     """The model context, marks and token counts a stored conversation ends with."""
-    out = Rebuilt()
-    context = out.context
-    marks = out.marks
-    # Where the last prompt sits in the context, so a compaction can tell if it stays.
-    prompt_position: dict[int, int] = {}
+    walk = _Walk()
     for row in rows:
+        walk.add(row)
+    for _ in walk.finish():
+        pass
+    return walk.out
+
+
+async def rebuild_stepwise(rows: Sequence[StoredMessage], step: int = STEP) -> Rebuilt:
+    """``rebuild`` on the event loop, ``step`` rows at a time with a turn of the loop
+    between, so that a screen stays responsive while a long conversation is rebuilt.
+
+    On the loop rather than in a worker thread: a thread holding the interpreter lock
+    makes the loop wait for it at every switch (up to 5 ms each, many per key press).
+    """
+    walk = _Walk()
+    for position, row in enumerate(rows):
+        if position and position % step == 0:
+            await asyncio.sleep(0)
+        walk.add(row)
+    for done, _ in enumerate(walk.finish(), 1):
+        if done % step == 0:
+            await asyncio.sleep(0)
+    return walk.out
+
+
+class _Walk:
+    """``rebuild``'s walk along the path, one row at a time."""
+
+    __slots__ = ("out", "prompt_position")
+
+    def __init__(self) -> None:
+        self.out = Rebuilt()
+        # Where the last prompt sits in the context, so a compaction can tell if it stays.
+        self.prompt_position: dict[int, int] = {}
+
+    def add(self, row: StoredMessage) -> None:
+        """Take the next row of the path into account."""
+        out = self.out
+        context = out.context
+        marks = out.marks
+        prompt_position = self.prompt_position
         kind = row.kind
         if kind == "tool_call":
-            continue
+            return
         out.last_row_id = row.id
         if kind == "user":
             out.last_prompt_id = row.id
-            prompt_position = {row.id: len(context)}
+            self.prompt_position = {row.id: len(context)}
             context.append(_user(row))
         elif kind == "assistant":
             _count_tokens(out, row.data)
             _count_cost(out, row.data)
             if row.status != "complete":
-                continue
+                return
             tokens = _int(row.data.get("input_tokens")) + _int(row.data.get("output_tokens"))
             if _int(row.data.get("input_tokens")):
                 out.measured = (context[-1] if context else None, tokens)
@@ -104,7 +146,7 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
             out.measured = None
             context.clear()
             marks.clear()
-            prompt_position = {}
+            self.prompt_position = {}
             out.last_prompt_id = None
         elif kind == "mark":
             label = str(row.data.get("label") or row.content)
@@ -121,9 +163,13 @@ def rebuild(rows: Sequence[StoredMessage]) -> Rebuilt:
         elif kind == "summary":
             out.measured = None
             _count_cost(out, row.data)
-            prompt_position = _compact(out, row, prompt_position)
-    out.context = answer_every_tool_call(context)
-    return out
+            self.prompt_position = _compact(out, row, prompt_position)
+
+    def finish(self) -> Iterator[None]:
+        """Answer every tool call left without a result; yields once per message."""
+        answered: list[Message] = []
+        yield from _answer_every_tool_call(self.out.context, answered)
+        self.out.context = answered
 
 
 def _user(row: StoredMessage) -> Message:
@@ -210,8 +256,16 @@ def _arguments(call: dict[str, Any]) -> str:
 def answer_every_tool_call(context: list[Message]) -> list[Message]:
     """``context`` with an error result for every tool call that never got one."""
     out: list[Message] = []
+    for _ in _answer_every_tool_call(context, out):
+        pass
+    return out
+
+
+def _answer_every_tool_call(context: list[Message], out: list[Message]) -> Iterator[None]:
+    """Fill ``out`` as ``answer_every_tool_call`` returns it, yielding after each message."""
     for position, message in enumerate(context):
         out.append(message)
+        yield
         calls = message.tool_calls() if message.role == "assistant" else []
         if not calls:
             continue
@@ -232,4 +286,3 @@ def answer_every_tool_call(context: list[Message]) -> list[Message]:
             following.content.extend(missing)
         else:
             out.append(Message(role="tool", content=list(missing)))
-    return out

@@ -537,8 +537,13 @@ class Conversation(BranchVerbs, ContextVerbs):
         Returns True when everything was stored (or nothing is stored by design).
         """
         saved = True
-        if self._ready is not None and not self._ready.done():
-            self._ready.cancel()
+        loading = self._ready
+        if loading is not None and not loading.done():
+            loading.cancel()
+            # Over before the database closes (a read cut short still closes its cursor).
+            await asyncio.wait([loading])
+            if not loading.cancelled():
+                loading.exception()
         await self._tools.close()
         if self._writer is not None:
             saved = await self._writer.close(grace)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ikigai.engine.context import Rebuilt, rebuild
+from ikigai.engine.context import Rebuilt, rebuild_stepwise
 from ikigai.engine.events import (
     Notice,
     RunnerEvent,
@@ -54,8 +54,8 @@ class ConversationCore:
     async def _load_context(self, conversation_id: int, leaf: int | None) -> None:
         db = self._require_db()
         rows = await db.path_messages(conversation_id, leaf)
-        # Off the event loop's thread, so the screen keeps painting meanwhile.
-        rebuilt = await asyncio.to_thread(rebuild, rows)
+        # A step at a time, so the screen keeps painting meanwhile.
+        rebuilt = await rebuild_stepwise(rows)
         self._adopt(rebuilt)
 
     def __init__(

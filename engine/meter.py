@@ -6,7 +6,9 @@ the context) plus an estimate of what was added since. The count is trusted
 only while the context still starts the way it did when it was measured (the
 message that ended the measured request is still at its place); a rewind, a
 clear, a compaction or a regenerated answer falls back to an estimate of the
-whole request (``engine.estimate``).
+whole request (``engine.estimate``). The estimate of the messages is kept
+too, so asking again (the status bar does, every frame of an answer) counts
+only the messages added since, never the whole of a long conversation again.
 
 ``CostTally`` sums the known prices of the answers; an answer without a known
 price makes the sum a lower bound (``partial``), never a guess.
@@ -28,12 +30,14 @@ from ikigai.providers.request import Message, ToolSpec
 class ContextMeter:
     """The tokens of the next request: measured by the provider where possible."""
 
-    __slots__ = ("_anchor", "_length", "_tokens")
+    __slots__ = ("_anchor", "_counted", "_length", "_tokens")
 
     def __init__(self) -> None:
         self._length = 0
         self._anchor: Message | None = None
         self._tokens: int | None = None
+        self._counted: tuple[int, Message | None, int] = (0, None, 0)
+        """The estimate of the context's first messages: how many, the last of them, tokens."""
 
     def measured(self, context: Sequence[Message], usage: Usage) -> None:
         """A response to a request of ``context`` ended with ``usage``."""
@@ -53,16 +57,18 @@ class ContextMeter:
         if anchor is None:
             self._tokens = tokens
             return
-        for position, message in enumerate(context):
-            if message is anchor:
+        # From the end: the last answer's request is at most a few messages back.
+        for position in range(len(context) - 1, -1, -1):
+            if context[position] is anchor:
                 self._length, self._anchor, self._tokens = position + 1, anchor, tokens
                 return
 
     def reset(self) -> None:
-        """Forget the measurement (the context was replaced)."""
+        """Forget the measurement and the estimate (the context was replaced)."""
         self._tokens = None
         self._anchor = None
         self._length = 0
+        self._counted = (0, None, 0)
 
     @property
     def is_measured(self) -> bool:
@@ -80,10 +86,24 @@ class ContextMeter:
             and (length == 0 or context[length - 1] is self._anchor)
         )
         if not valid or tokens is None:
-            self.reset()
-            return request_tokens(system, tools, context)
+            self._tokens = None
+            self._anchor = None
+            self._length = 0
+            return request_tokens(system, tools, ()) + self._estimate(context)
         # The measured answer itself (at ``length``) is counted in ``tokens``.
         return tokens + messages_tokens(context[length + 1 :])
+
+    def _estimate(self, context: Sequence[Message]) -> int:
+        """``messages_tokens(context)``, counting only what follows the messages counted
+        last time when they are still its start (same place, same message: the context
+        is only ever cut back, cleared, replaced or appended to, never edited)."""
+        length, last, tokens = self._counted
+        if len(context) < length or (length and context[length - 1] is not last):
+            length, tokens = 0, 0
+        end = len(context)
+        tokens += messages_tokens(context[length:end])
+        self._counted = (end, context[end - 1] if end else None, tokens)
+        return tokens
 
 
 @dataclass(slots=True)

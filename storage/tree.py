@@ -21,6 +21,7 @@ its length, not the size of the conversation (bench/storage.py measures a
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -36,6 +37,10 @@ MESSAGE_COLUMNS = "id, conversation_id, parent_id, kind, content, data, status, 
 
 NO_LIMIT = 2**62
 """A path length no conversation reaches (the walk's depth bound when unbounded)."""
+
+DECODE_STEP = 1_000
+"""Rows a path decodes between two turns of the event loop (a few milliseconds), so that
+reading a path of 100,000 messages never holds up the screen."""
 
 _WALK_UP = f"""
 WITH RECURSIVE path(id, parent_id, depth) AS (
@@ -123,14 +128,19 @@ class TreeQueries:
 
         ``limit`` keeps the last ``limit`` nodes (a page); ``before_id`` gives the
         path above node ``before_id`` instead (the previous page). A leaf of
-        another conversation, or ``None``, gives an empty path.
+        another conversation, or ``None``, gives an empty path. The rows are
+        decoded ``DECODE_STEP`` at a time, the event loop going on between.
         """
         start = before_id if before_id is not None else leaf_id
         if start is None:
             return []
         sql = PATH_BEFORE_SQL if before_id is not None else PATH_SQL
         rows = await self._fetchall(sql, (conversation_id, start, limit or NO_LIMIT))
-        return [message_from_row(row) for row in rows]
+        path = messages_from_rows(rows[:DECODE_STEP])
+        for start in range(DECODE_STEP, len(rows), DECODE_STEP):
+            await asyncio.sleep(0)
+            path += messages_from_rows(rows[start : start + DECODE_STEP])
+        return path
 
     async def current_leaf(self, conversation_id: int) -> int | None:
         """Where the user was: the stored leaf, or the newest node when it is missing."""
@@ -246,6 +256,11 @@ class TreeQueries:
         )
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
+
+
+def messages_from_rows(rows: Iterable[sqlite3.Row | tuple[Any, ...]]) -> list[StoredMessage]:
+    """``message_from_row`` of each row, in order."""
+    return [message_from_row(row) for row in rows]
 
 
 def message_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:

@@ -67,12 +67,17 @@ def initial_run(settings: Settings, args: Any) -> tuple[RunConfig, str | None]:
 
 async def open_session(app: IkigaiApp) -> None:
     """Create the app's conversation and show the one to resume, or a welcome."""
+    from ikigai.tui.gc_policy import POLICY
+
     conversation = await open_conversation(app)
     app.attach(conversation)
     conversation.start_mcp()
     target = app.launch.resume
     if target == "last" and conversation.db is not None:
         target = await conversation.db.newest_conversation_id()
+    # What start-up built is frozen before a stored conversation is laid out, so the full
+    # collections its many new objects bring about walk only those (``tui.gc_policy``).
+    POLICY.settle()
     if not (isinstance(target, int) and await app.show_conversation(target)):
         app.welcome()
     app.call_after_refresh(warm_up)

@@ -6,15 +6,28 @@ cleared or filled from stored rows (the path to the conversation's leaf, or
 with ``at`` the branch holding a search hit), the turn id is bumped so late
 events of an old turn are dropped, and the status bar shows the opened
 conversation's numbers once its context is rebuilt.
+
+An opened conversation's page is mounted from its end: the last
+``FIRST_VIEWS`` messages (more than a screen holds) at once, then the earlier
+ones above them ``CHUNK`` at a time with a frame painted between, so that
+laying out a page of long answers never holds a typed key for long.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from ikigai.engine.conversation import Opened
     from ikigai.tui.app import IkigaiApp
+
+FIRST_VIEWS = 10
+"""Message views of an opened page mounted at once: a full screen's worth."""
+CHUNK = 4
+"""Earlier views of the page mounted together, each group after a painted frame."""
 
 
 async def new_conversation(app: IkigaiApp) -> None:
@@ -58,18 +71,43 @@ async def show_opened(app: IkigaiApp, opened: Opened, note: str, at: int | None 
     scrollback = app.scrollback
     scrollback.clear_messages()
     app.thinking_pane.view.clear()
-    app.oldest_shown = opened.rows[0].id if opened.rows else None
-    scrollback.has_earlier = opened.has_earlier
+    app.oldest_shown = None  # no earlier page while this one is still being mounted
+    scrollback.has_earlier = False
     views = views_from_rows(opened.rows, app.advise)
-    await scrollback.mount_all(views, before=scrollback.marker)
     hit = next((view for view in views if at is not None and row_id(view) == at), None)
     if hit is not None:
+        await scrollback.mount_all(views, before=scrollback.marker)
         scrollback.call_after_refresh(scrollback.scroll_to_widget, hit, animate=False)
     else:
+        await scrollback.mount_all(views[-FIRST_VIEWS:], before=scrollback.marker)
         scrollback.anchor()
+        if not await _mount_above(app, views[:-FIRST_VIEWS], views[-FIRST_VIEWS:], opened):
+            return  # another conversation (or a new one) took the screen meanwhile
+    app.oldest_shown = opened.rows[0].id if opened.rows else None
+    scrollback.has_earlier = opened.has_earlier
     scrollback.note(note)
     app.show_problems()
     app.run_worker(_status_once_ready(app), group="open", exit_on_error=False)
+
+
+async def _mount_above(
+    app: IkigaiApp, views: list[Widget], shown: list[Widget], opened: Opened
+) -> bool:
+    """Mount ``views`` above ``shown`` (mounted), ``CHUNK`` at a time (the last first), a
+    frame after another; False when the screen moved on meanwhile (another conversation,
+    a new one, another branch: what was shown is gone)."""
+    scrollback = app.scrollback
+    top = shown[0] if shown else None
+    while views:
+        painted = asyncio.Event()
+        scrollback.call_after_refresh(painted.set)
+        await painted.wait()
+        if app.conversation.id != opened.id or top is None or top.parent is not scrollback:
+            return False
+        top = views[-CHUNK:][0]
+        scrollback.prepend(views[-CHUNK:])
+        del views[-CHUNK:]
+    return True
 
 
 async def _status_once_ready(app: IkigaiApp) -> None:

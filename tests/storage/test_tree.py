@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from ikigai.storage import Database
 from ikigai.storage.migrations import MIGRATIONS
 from ikigai.storage.migrator import migrate
+from ikigai.storage.models import StoredMessage
 from ikigai.storage.tree import LATEST_LEAF_SQL, PATH_BEFORE_SQL, PATH_SQL
 
 
@@ -256,3 +258,66 @@ async def test_every_older_schema_migrates_to_the_tree(db_path: Path, applied: i
         c = await db.create_conversation()
         first = await db.add_message(c, "user", "hello")
         assert await db.current_leaf(c) == first
+
+
+async def test_a_long_path_is_decoded_a_step_at_a_time_with_the_loop_going_on_between(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding 100,000 rows' JSON takes the best part of a second: a long path is decoded
+    ``DECODE_STEP`` rows at a time, and a callback the loop was given when the decoding
+    began has run before it ends."""
+    from ikigai.storage import tree
+    from tests.long_conversation import fill, text
+
+    messages = 3 * tree.DECODE_STEP + 10
+    conversation, leaf = await fill(db_path, messages)
+    ran: list[int] = []
+    seen_at_the_end: list[list[int]] = []
+    decode = tree.message_from_row
+    decoded = 0
+
+    def noted(row: sqlite3.Row | tuple[object, ...]) -> StoredMessage:
+        nonlocal decoded
+        if decoded == 0:
+            asyncio.get_running_loop().call_soon(ran.append, decoded)
+        decoded += 1
+        if decoded == messages:
+            seen_at_the_end.append(list(ran))
+        return decode(row)
+
+    monkeypatch.setattr(tree, "message_from_row", noted)
+    async with await Database.open(db_path) as db:
+        path = await db.path_messages(conversation, leaf)
+    assert seen_at_the_end == [[0]]
+    assert [m.content for m in path] == [text(n) for n in range(messages)]
+    assert path[1].data == {"provider": "openai-chat", "model": "gpt-4o"}
+
+
+async def test_a_short_path_is_decoded_in_one_go(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page (or any path up to ``DECODE_STEP`` rows) costs a few milliseconds: it is
+    decoded without giving the loop a turn."""
+    from ikigai.storage import tree
+    from tests.long_conversation import fill
+
+    conversation, leaf = await fill(db_path, tree.DECODE_STEP)
+    ran: list[bool] = []
+    seen_at_the_end: list[bool] = []
+    decode = tree.message_from_row
+    decoded = 0
+
+    def noted(row: sqlite3.Row | tuple[object, ...]) -> StoredMessage:
+        nonlocal decoded
+        if decoded == 0:
+            asyncio.get_running_loop().call_soon(ran.append, True)
+        decoded += 1
+        if decoded == tree.DECODE_STEP:
+            seen_at_the_end.append(bool(ran))
+        return decode(row)
+
+    monkeypatch.setattr(tree, "message_from_row", noted)
+    async with await Database.open(db_path) as db:
+        path = await db.path_messages(conversation, leaf)
+    assert len(path) == tree.DECODE_STEP
+    assert seen_at_the_end == [False]
