@@ -201,6 +201,9 @@ async def _headless(
         if db is not None:
             await db.close()
         raise UsageError(str(exc)) from None
+    from ikigai.engine.collector import resume_after_startup
+
+    resume_after_startup()  # what start-up built is frozen; the turn's garbage is collected
     try:
         status = await _run_turn(args, conversation, writer, prompt)
     except (ConversationError, UsageError) as exc:

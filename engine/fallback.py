@@ -90,9 +90,12 @@ class FallbackStream:
             candidate = self.candidates[position]
             self.answered = position
             stream = candidate.provider.stream(self.request_for(candidate))
+            # The last model never falls back: its events pass as they are, without a
+            # generator in between (an answer is thousands of events).
+            events = stream if position == last else _until_fallback(stream, candidate)
             try:
                 skipped = None
-                async for event in _until_fallback(stream, candidate, final=position == last):
+                async for event in events:
                     if isinstance(event, Skipped):
                         skipped = event  # the generator ends right after it
                         continue
@@ -114,15 +117,15 @@ class FallbackStream:
 
 
 async def _until_fallback(
-    stream: AsyncIterator[ProviderEvent], candidate: Candidate, *, final: bool
+    stream: AsyncIterator[ProviderEvent], candidate: Candidate
 ) -> AsyncIterator[ProviderEvent | Skipped]:
     """``stream``'s events, or a ``Skipped`` in place of a failure worth falling back on.
 
     ``start`` is held back until the next event shows whether content follows;
-    retry notices pass at once. The ``final`` candidate never falls back.
+    retry notices pass at once.
     """
     held: Start | None = None
-    delivering = final
+    delivering = False
     async for event in stream:
         if delivering:
             yield event

@@ -239,8 +239,9 @@ def _typed_fields(cls: type) -> dict[str, object]:
     import typing
 
     from ikigai.engine import settings as typed
+    from ikigai.providers import request  # names the settings import for type checking only
 
-    hints = typing.get_type_hints(cls, vars(typed))
+    hints = typing.get_type_hints(cls, {**vars(request), **vars(typed)})
     out: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         hint = hints[field.name]
