@@ -58,9 +58,10 @@ NOT_FOR_A_HEADLESS_RUN = [
     "tomllib",
     "ikigai.tui",
     "ikigai.engine.config_schema",
+    "ikigai.engine.attachments",
 ]
-"""The app, its Markdown, the config validator and TOML parser (nothing is
-configured), the MCP SDK (no server is configured)."""
+"""The app, the config validator and TOML parser (nothing is configured), the
+MCP SDK (no server is configured), the attachment reader (no ``@path``)."""
 
 
 def probe(server: FakeServer, tmp_path: Path, *flags: str) -> dict[str, object]:
