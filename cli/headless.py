@@ -81,6 +81,10 @@ class HeadlessWriter:
         self, response_number: int, event: RunnerEvent, cost_usd: float | None = None
     ) -> None:
         kind = type(event)
+        if kind is TextDelta and not self.jsonl:  # nearly every event of a run: first
+            assert isinstance(event, TextDelta)
+            self._text(response_number, event.text)
+            return
         if kind is UserPrompt:
             return
         if kind is ToolRun:
@@ -122,20 +126,26 @@ class HeadlessWriter:
             self._write_line(event, cost_usd)
             if self._held and kind is Start:
                 self._write_held()
-        elif kind is TextDelta:
-            assert isinstance(event, TextDelta)
-            text = neutralize(event.text) if self.sanitize else event.text
-            if text:
-                if (
-                    response_number != self._text_response
-                    and not self._ends_with_newline
-                    and not self._after_pause
-                ):
-                    text = "\n" + text  # the next response's text starts a line of its own
-                self._text_response = response_number
-                self._write(text)
-                self._ends_with_newline = text.endswith("\n")
-                self._wrote_text = True
+        self._schedule_flush()
+
+    def _text(self, response_number: int, text: str) -> None:
+        """Answer text in text mode (``neutralize``d for a terminal)."""
+        if self.sanitize:
+            text = neutralize(text)
+        if text:
+            if (
+                response_number != self._text_response
+                and not self._ends_with_newline
+                and not self._after_pause
+            ):
+                text = "\n" + text  # the next response's text starts a line of its own
+            self._text_response = response_number
+            self._write(text)
+            self._ends_with_newline = text.endswith("\n")
+            self._wrote_text = True
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled and not self.closed:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)

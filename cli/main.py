@@ -105,6 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ikigai.cli.models import models_command
 
         return models_command(args_list[1:])
+    from ikigai.engine.collector import pause_for_startup, resume_after_startup
+
+    # Off while start-up builds what lives for the whole run; each front end turns
+    # it back on as soon as that is done (engine.collector), and at the latest here.
+    pause_for_startup()
+    try:
+        return _run(args_list)
+    finally:
+        resume_after_startup()
+
+
+def _run(args_list: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.prompt is None:

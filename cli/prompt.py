@@ -201,6 +201,9 @@ async def _headless(
         if db is not None:
             await db.close()
         raise UsageError(str(exc)) from None
+    from ikigai.engine.collector import resume_after_startup
+
+    resume_after_startup()  # what start-up built is frozen; the turn's garbage is collected
     try:
         status = await _run_turn(args, conversation, writer, prompt)
     except (ConversationError, UsageError) as exc:
@@ -232,11 +235,10 @@ async def _run_turn(
     warning = conversation.model_warning()
     if warning:
         writer.warn(warning)
-    from ikigai.engine.attachments import mentions
     from ikigai.providers.events import Done
 
     # Only the -p argument attaches files: piped input is data, and an @ in it is text.
-    turn = conversation.send(prompt, attachments=mentions(args.prompt))
+    turn = conversation.send(prompt, attachments=_mentions(args.prompt))
     try:
         async for event in turn:
             cost = None
@@ -263,6 +265,16 @@ async def _run_turn(
     if outcome.status == "max_turns":
         writer.warn(f"stopped after {outcome.responses} model responses (--max-turns)")
     return EXIT_OK
+
+
+def _mentions(prompt: str) -> list[str]:
+    """The ``@path`` mentions of the ``-p`` argument (none without an ``@``, and then
+    the attachment machinery is not loaded)."""
+    if "@" not in prompt:
+        return []
+    from ikigai.engine.attachments import mentions
+
+    return mentions(prompt)
 
 
 COMPACT_COMMAND = "/compact"

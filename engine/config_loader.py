@@ -9,6 +9,10 @@ pydantic costs about 150 ms, a third of a headless run's start-up on a small
 machine, so the validated result is cached as plain JSON keyed by everything it
 depends on (the file's bytes, the ``IKIGAI_`` variables and the schema's
 source) and a run whose configuration did not change never imports pydantic.
+Nothing configured at all (no file, or a blank one, and no ``IKIGAI_``
+settings variable) means the defaults, which the typed settings hold
+themselves (a test keeps them equal to the schema's): that run reads no
+cache and hashes nothing.
 
 Errors are ``ConfigError`` with one line naming the file (or variable) and the
 offending key or TOML line, so the CLI can print it and exit with status 2.
@@ -17,7 +21,6 @@ offending key or TOML line, so the CLI can print it and exit with status 2.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -60,6 +63,8 @@ def load_settings(config_path: str | Path | None = None) -> tuple[Settings, Path
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     if raw is None and explicit:
         raise ConfigError(f"config file not found: {path}")
+    if _blank(raw) and not _settings_variables():
+        return Settings(), path
     cache_key = _cache_key(path, raw)
     cached = _read_cache(cache_key)
     if cached is None:
@@ -69,6 +74,20 @@ def load_settings(config_path: str | Path | None = None) -> tuple[Settings, Path
         cached = validate(data, path)
         _write_cache(cache_key, cached)
     return Settings.from_data(cached), path
+
+
+def _blank(raw: bytes | None) -> bool:
+    """No file, or one holding only TOML whitespace (an empty table)."""
+    return raw is None or not raw.replace(b"\r\n", b"\n").strip(b" \t\n")
+
+
+def _settings_variables() -> list[str]:
+    """The ``IKIGAI_...`` variables that are settings (all but the file and database paths)."""
+    return sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith("IKIGAI_") and name.upper() not in _NOT_SETTINGS
+    )
 
 
 def _parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
@@ -89,12 +108,13 @@ def _cache_path() -> Path:
 
 
 def _cache_key(path: Path, raw: bytes | None) -> str:
+    import hashlib  # not for a run with nothing configured
+
     digest = hashlib.sha256()
     digest.update(str(path).encode())
     digest.update(b"\0absent" if raw is None else b"\0" + raw)
-    for name in sorted(os.environ):
-        if name.upper().startswith("IKIGAI_") and name.upper() not in _NOT_SETTINGS:
-            digest.update(f"\0{name}={os.environ[name]}".encode())
+    for name in _settings_variables():
+        digest.update(f"\0{name}={os.environ[name]}".encode())
     digest.update(_SCHEMA_FILE.read_bytes())
     return digest.hexdigest()
 

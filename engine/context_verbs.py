@@ -334,6 +334,8 @@ class ContextVerbs(ConversationCore):
 
     async def _attach(self, prompt: str, mentions: Sequence[str] | None) -> list[Attachment]:
         """The files the prompt's ``@path`` mentions attach (read in a worker thread)."""
+        if mentions is not None and not mentions:
+            return []  # the caller found none: the attachment machinery is not loaded
         from ikigai.engine import attachments
 
         raws = attachments.mentions(prompt) if mentions is None else list(mentions)

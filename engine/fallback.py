@@ -84,23 +84,36 @@ class FallbackStream:
     answered: int = 0
     skipped: list[Skipped] = field(default_factory=list)
 
-    async def events(self) -> AsyncIterator[ProviderEvent | Fallback]:
+    def events(self) -> AsyncIterator[ProviderEvent | Fallback]:
+        """The events to deliver; the caller closes the iterator (``close``) when it stops.
+
+        When only the last candidate is left (no fallback configured, the usual
+        case) that is its provider's stream itself: nothing to fall back on, and
+        no generator in between (an answer is thousands of events).
+        """
+        if self.start == len(self.candidates) - 1:
+            candidate = self.candidates[self.start]
+            self.answered = self.start
+            return candidate.provider.stream(self.request_for(candidate))
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[ProviderEvent | Fallback]:
         last = len(self.candidates) - 1
         for position in range(self.start, len(self.candidates)):
             candidate = self.candidates[position]
             self.answered = position
             stream = candidate.provider.stream(self.request_for(candidate))
+            # The last model never falls back: its events pass as they are.
+            events = stream if position == last else _until_fallback(stream, candidate)
             try:
                 skipped = None
-                async for event in _until_fallback(stream, candidate, final=position == last):
+                async for event in events:
                     if isinstance(event, Skipped):
                         skipped = event  # the generator ends right after it
                         continue
                     yield event
             finally:
-                close = getattr(stream, "aclose", None)
-                if close is not None:
-                    await close()
+                await close(stream)
             if skipped is None:
                 return
             self.skipped.append(skipped)
@@ -113,16 +126,23 @@ class FallbackStream:
             )
 
 
+async def close(events: AsyncIterator[object]) -> None:
+    """Close ``events`` if it can be closed (an async generator: its ``finally`` runs now)."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 async def _until_fallback(
-    stream: AsyncIterator[ProviderEvent], candidate: Candidate, *, final: bool
+    stream: AsyncIterator[ProviderEvent], candidate: Candidate
 ) -> AsyncIterator[ProviderEvent | Skipped]:
     """``stream``'s events, or a ``Skipped`` in place of a failure worth falling back on.
 
     ``start`` is held back until the next event shows whether content follows;
-    retry notices pass at once. The ``final`` candidate never falls back.
+    retry notices pass at once.
     """
     held: Start | None = None
-    delivering = final
+    delivering = False
     async for event in stream:
         if delivering:
             yield event

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ikigai.providers.http import ProviderOptions
 from ikigai.providers.registry import (
@@ -26,8 +26,10 @@ from ikigai.providers.registry import (
     provider_info,
     split_model,
 )
-from ikigai.providers.request import ThinkingLevel
 from ikigai.providers.sse import DEFAULT_MAX_EVENT_BYTES
+
+if TYPE_CHECKING:  # the app's first frame needs the settings, not the request types
+    from ikigai.providers.request import ThinkingLevel
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
 DEFAULT_MAX_TURNS = 50

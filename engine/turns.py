@@ -45,7 +45,7 @@ from ikigai.engine.events import (
     TurnNote,
     UserPrompt,
 )
-from ikigai.engine.fallback import Candidate, FallbackStream
+from ikigai.engine.fallback import Candidate, FallbackStream, close
 from ikigai.providers.base import Provider
 from ikigai.providers.events import Done, Error
 from ikigai.providers.request import Message, Request, ThinkingLevel, ToolResultBlock, ToolSpec
@@ -223,12 +223,16 @@ class Turn:
                     return _request(setup, candidate, allow)
 
                 chain = FallbackStream(candidates, request_for, first)
-                async for event in chain.events():
-                    if type(event) is Fallback:
-                        _switch(accumulator, candidates[chain.answered + 1], chain)
-                    else:
-                        add(event)  # type: ignore[arg-type]
-                    yield event
+                events = chain.events()
+                try:
+                    async for event in events:
+                        if type(event) is Fallback:
+                            _switch(accumulator, candidates[chain.answered + 1], chain)
+                        else:
+                            add(event)  # type: ignore[arg-type]
+                        yield event
+                finally:
+                    await close(events)  # a turn closed or cancelled mid-answer ends the request
                 if chain.answered != first:
                     first = chain.answered
                     skipped_before = [skipped.as_data() for skipped in chain.skipped]

@@ -193,9 +193,10 @@ class ChatNormalizer(JsonNormalizer):
         if payload.get("error"):
             out.append(error_from_payload(payload))
             return
-        usage = payload.get("usage")
-        if isinstance(usage, dict) and usage:
-            self._usage = _usage(usage)
+        if "usage" in payload:  # ``in`` first for keys most chunks lack: once per delta
+            usage = payload["usage"]
+            if isinstance(usage, dict) and usage:
+                self._usage = _usage(usage)
         for choice in payload.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
@@ -208,17 +209,19 @@ class ChatNormalizer(JsonNormalizer):
                 self.tools.end_all(out)
 
     def _delta(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
-        thinking = delta.get("reasoning_content") or delta.get("reasoning")
-        if thinking and isinstance(thinking, str):
-            out.append(ThinkingDelta(0, thinking))
+        if "reasoning_content" in delta or "reasoning" in delta:
+            thinking = delta.get("reasoning_content") or delta.get("reasoning")
+            if thinking and isinstance(thinking, str):
+                out.append(ThinkingDelta(0, thinking))
         text = delta.get("content")
         if text and isinstance(text, str):
             out.append(TextDelta(0, text))
-        refusal = delta.get("refusal")
-        if refusal and isinstance(refusal, str):
-            self._refused = True
-            out.append(TextDelta(0, refusal))
-        calls = delta.get("tool_calls")
+        if "refusal" in delta:
+            refusal = delta["refusal"]
+            if refusal and isinstance(refusal, str):
+                self._refused = True
+                out.append(TextDelta(0, refusal))
+        calls = delta.get("tool_calls") if "tool_calls" in delta else None
         if calls:
             for call in calls:
                 self._tool_delta(call, out)

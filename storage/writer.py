@@ -35,7 +35,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ikigai.storage.errors import (
     DatabaseBusyError,
@@ -44,7 +44,9 @@ from ikigai.storage.errors import (
     StorageError,
 )
 from ikigai.storage.models import MessageKind, MessageStatus
-from ikigai.storage.repository import Database
+
+if TYPE_CHECKING:  # the snapshot types are needed without a database (``--no-store``)
+    from ikigai.storage.repository import Database
 
 FLUSH_INTERVAL = 0.25
 """Seconds between two writes of a streaming row."""

@@ -34,7 +34,7 @@ from ikigai.tui.completion import CompletionActions
 from ikigai.tui.frames import FrameClock
 from ikigai.tui.history import PromptHistory
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
-from ikigai.tui.launch import close_session
+from ikigai.tui.launch import close_session, open_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
 from ikigai.tui.thinking_marks import ThinkingMarks
 from ikigai.tui.widgets.bus_link import BusMessage
@@ -182,11 +182,12 @@ class IkigaiApp(BranchActions, ViewActions, CompletionActions):
         await close_session(self)
 
     async def _open(self) -> None:
-        from ikigai.tui.launch import open_session
+        from ikigai.engine.collector import resume_after_startup
 
         try:
             await open_session(self)
         finally:
+            resume_after_startup()  # start-up is over (engine.collector)
             self.ready.set()
 
     def welcome(self) -> None:

@@ -18,12 +18,20 @@ from pathlib import Path
 class Terminal:
     """A pseudo-terminal of 160x50 with ``ikigai`` running in it; collects what it writes."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        *,
+        python: tuple[str, ...] = ("-m", "ikigai"),
+    ) -> None:
+        """``python`` runs ikigai (a ``-c`` probe can wrap its ``main``)."""
         self.output = bytearray()
         self.controller, terminal = os.openpty()
         fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ikigai", *args],
+            [sys.executable, *python, *args],
             stdin=terminal,
             stdout=terminal,
             stderr=terminal,

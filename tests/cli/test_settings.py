@@ -239,8 +239,9 @@ def _typed_fields(cls: type) -> dict[str, object]:
     import typing
 
     from ikigai.engine import settings as typed
+    from ikigai.providers import request  # names the settings import for type checking only
 
-    hints = typing.get_type_hints(cls, vars(typed))
+    hints = typing.get_type_hints(cls, {**vars(request), **vars(typed)})
     out: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         hint = hints[field.name]
@@ -311,3 +312,33 @@ def test_an_underscore_override_merges_into_the_files_hyphenated_table(
     assert chat.api_key_env == ""
     assert chat.timeout == 30.0  # the variable's value wins
     assert dict(chat.headers) == {"X-A": "1", "x_b": "2"}
+
+
+def test_nothing_configured_is_the_schemas_defaults(tmp_path: Path) -> None:
+    """A blank or missing file skips validation: the typed defaults must be the schema's."""
+    from ikigai.engine.config_schema import validate
+    from ikigai.engine.settings import Settings as TypedSettings
+
+    validated = TypedSettings.from_data(validate({}, tmp_path / "config.toml"))
+    assert validated == TypedSettings()
+    for text in ("", "\n", "  \r\n\t\n"):
+        settings, _ = load_settings(write(tmp_path, text))
+        assert settings == validated
+    assert not (tmp_path / "cache").exists()  # nothing was validated, so nothing cached
+
+
+def test_a_blank_file_with_a_settings_variable_is_still_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "\n")
+    monkeypatch.setenv("IKIGAI_PROFILES__DEFAULT__MODEL", "openai-chat/from-env")
+    settings, _ = load_settings(path)
+    assert settings.profiles["default"].model == "openai-chat/from-env"
+    monkeypatch.setenv("IKIGAI_PROFILES__DEFAULT__THINKING", "loud")
+    with pytest.raises(ConfigError, match="thinking"):
+        load_settings(path)
+
+
+def test_a_file_that_is_not_blank_is_still_parsed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(write(tmp_path, "\x0c\n"))  # a form feed is not TOML whitespace
