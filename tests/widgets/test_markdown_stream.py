@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.pilot import Pilot
 
 from ikigai.tui.widgets.markdown_blocks import BlockMarkdown
@@ -340,6 +341,32 @@ async def test_a_long_answer_keeps_its_renders_and_height_across_two_widths(
     # Right after each resize, before the steps that follow: about as tall as when done.
     assert min(heights) >= full * 0.7, (heights, full)
     assert on_screen == await rendered_at_once(text, (80, 40))
+
+
+async def test_measuring_a_long_answer_renders_nothing_and_answers_the_same() -> None:
+    """A layout measures a widget more than once (its container first, then the widget):
+    with a backlog still to render, both answers agree, and the steps that follow bring
+    the answer on screen, its last line included."""
+    text = "".join(f"Paragraph {n} is *long enough* to wrap " * 4 + "\n\n" for n in range(400))
+    text += "The last line.\n"
+    app = MarkdownApp(StreamingMarkdown())
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        widget = app.widget
+        widget.feed(text)  # a burst: split and rendered in budgeted steps from here
+        widget.finish()
+        width = widget.content_size.width
+        assert not widget._caught_up()  # a backlog: rendering goes on in steps
+        for other in (width, width + 1):
+            first = widget.get_content_height(Size(80, 40), Size(80, 40), other)
+            second = widget.get_content_height(Size(80, 40), Size(80, 40), other)
+            assert first == second
+        await settle(pilot, widget)
+        app.query_one(VerticalScroll).scroll_end(animate=False)
+        await pilot.pause()
+        assert "The last line." in screen_text(app)
+        container = app.query_one(VerticalScroll)
+        assert container.virtual_size.height >= widget.size.height
 
 
 async def test_carriage_returns_are_newlines() -> None:

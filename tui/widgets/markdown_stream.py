@@ -799,21 +799,25 @@ class StreamingMarkdown(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """The number of rendered lines at ``width``; renders only blocks not cached yet.
 
-        A long message (``LONG_MESSAGE``) at a new width or theme is rendered one
-        ``RENDER_BUDGET`` step at a time; the blocks not rendered at this width
-        yet count the lines they had at another (``_missing_lines``).
+        Measuring changes nothing: a layout may ask twice, and both answers
+        must agree (the container is sized by the first, the widget by the
+        second). A long message (``LONG_MESSAGE``) at a new width or theme is
+        rendered by the catch-up steps that follow, one ``RENDER_BUDGET`` at a
+        time, each asking for a layout as it grows; until then the blocks not
+        rendered at this width count the lines they had at another
+        (``_missing_lines``).
         """
         if width <= 0:
             return 0
         self._layout_width = width
-        if self._is_long:
-            joined = self._joined.get(self._cache_key(width))
-            if joined is None or joined.count < self._shown or self._shown < len(self._blocks):
-                self._render_step(width)
         frozen, missing, open_lines = self._all_lines(width)
-        self._height = self._reserve(len(frozen) + missing + len(open_lines))
-        self._tail = open_lines
-        return self._height
+        height = self._reserve(len(frozen) + missing + len(open_lines))
+        if self._is_long and (missing or self._shown < len(self._blocks)) and self._timer is None:
+            self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up")
+        if width == self.content_size.width or self.content_size.width <= 0:
+            self._height = height
+            self._tail = open_lines
+        return height
 
     def _reserve(self, lines: int) -> int:
         """The height to lay out for ``lines``: while streaming, rounded up to ``GROW_LINES``.
