@@ -58,8 +58,9 @@ class FrameClock:
 
     MAX_FPS = 30
     """At most this many frames a second."""
-    BUDGET = 0.04
-    """The share of a core frames may take on average: the next frame waits ``cost / BUDGET``."""
+    BUDGET = 0.03
+    """The share of a core frames may take on average: the next frame waits ``cost / BUDGET``
+    (with the network and the engine, 100 tokens/s then stays under a tenth of a core)."""
     MAX_INTERVAL = 0.5
     """However expensive a frame is, the next one comes within this many seconds."""
 
