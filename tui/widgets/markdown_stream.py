@@ -455,6 +455,7 @@ class StreamingMarkdown(Widget):
         self._shown = 0  # frozen blocks on display; the open block shows once all are
         # The shown blocks' lines joined, per cache key (a key may lag behind ``_shown``).
         self._joined: dict[CacheKey, _Joined] = {}
+        self._missing_memo: tuple[tuple[int, int, int] | None, int] = (None, 0)
         self._height = -1  # lines at the last refresh (-1: never laid out)
         self._layout_width = 0  # the width the last layout asked the height for
         self._code_count = 0  # fenced code blocks in the frozen blocks
@@ -754,12 +755,16 @@ class StreamingMarkdown(Widget):
         A block rendered at another width counts the lines it had there (else
         one), so the height does not collapse while a long answer is rendered
         again at a new width, and the layout does not flip the scrollbar on
-        and off meanwhile.
+        and off meanwhile. Counted once per state (every painted line asks).
         """
+        state = (id(joined), joined.count, self._shown)
+        if self._missing_memo[0] == state:
+            return self._missing_memo[1]
         missing = 0
         for block in self._blocks[joined.count : self._shown]:
             others = next(iter(block.renders.values()), None)
             missing += (len(others) if others else 1) + (0 if block.joined else 1)
+        self._missing_memo = (state, missing)
         return missing
 
     def _all_lines(self, width: int) -> tuple[list[Strip], int, list[Strip]]:
