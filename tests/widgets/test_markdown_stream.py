@@ -97,6 +97,17 @@ async def settle(pilot: Pilot[Any], widget: StreamingMarkdown) -> None:
     await pilot.pause()
 
 
+async def laid_out(pilot: Pilot[Any], app: MarkdownApp) -> None:
+    """Wait until the scroll's last layout took the widget's final height (the scrollbar's
+    thumb is drawn from it)."""
+    container = app.query_one(VerticalScroll)
+    for _ in range(400):
+        if container.virtual_size.height == app.widget.outer_size.height:
+            break
+        await pilot.pause(0.005)
+    await pilot.pause()
+
+
 async def rendered_at_once(text: str, size: tuple[int, int] = SIZE) -> str:
     app = MarkdownApp(StreamingMarkdown(text, finished=True))
     async with app.run_test(size=size) as pilot:
@@ -333,6 +344,7 @@ async def test_a_long_answer_keeps_its_renders_and_height_across_two_widths(
             await settle(pilot, app.widget)
             widths.add(app.widget.content_size.width)
         blocks = app.widget._blocks
+        await laid_out(pilot, app)
         on_screen = screen_text(app)
     assert len(widths) == 2
     for block in blocks:
@@ -362,6 +374,7 @@ async def test_measuring_a_long_answer_renders_nothing_and_answers_the_same() ->
             second = widget.get_content_height(Size(80, 40), Size(80, 40), other)
             assert first == second
         await settle(pilot, widget)
+        await laid_out(pilot, app)
         app.query_one(VerticalScroll).scroll_end(animate=False)
         await pilot.pause()
         assert "The last line." in screen_text(app)
