@@ -128,26 +128,23 @@ class _StreamProtocol(asyncio.BufferedProtocol):
 async def _wait(
     future: asyncio.Future[None], seconds: float | None, timed_out: type[Exception]
 ) -> None:
-    """Wait for ``future``; raise ``timed_out`` after ``seconds`` (one timer, no task)."""
+    """Wait for ``future``; raise ``timed_out`` after ``seconds`` (one timer, no task).
+
+    The timer fails the future rather than cancelling it, so a cancellation of
+    the waiting task that comes in the same loop pass stays a cancellation.
+    """
     if seconds is None:
         await future
         return
     loop = asyncio.get_running_loop()
-    expired = False
 
     def expire() -> None:
-        nonlocal expired
         if not future.done():
-            expired = True
-            future.cancel()
+            future.set_exception(timed_out(f"timed out after {seconds:g} s"))
 
     timer = loop.call_later(seconds, expire)
     try:
         await future
-    except asyncio.CancelledError:
-        if expired:
-            raise timed_out(f"timed out after {seconds:g} s") from None
-        raise
     finally:
         timer.cancel()
 
@@ -195,6 +192,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(protocol.error))
 
     async def aclose(self) -> None:
+        protocol = self._protocol
+        if protocol.reading_paused and not self._transport.is_closing():
+            # A closing TLS transport reads the peer's close: it must be reading.
+            protocol.reading_paused = False
+            self._transport.resume_reading()
         self._transport.close()
 
     async def start_tls(
@@ -224,6 +226,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if transport is None:
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         assert isinstance(transport, asyncio.Transport)
+        # Flow control acts on the TLS transport from here on (start_tls does not
+        # call connection_made again).
+        if self._protocol.reading_paused:
+            self._protocol.reading_paused = False
+            self._transport.resume_reading()
+        self._protocol.transport = transport
         return AsyncioStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:

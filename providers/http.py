@@ -91,11 +91,19 @@ def shared_client(url: str = "https://") -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(120.0, connect=15.0),
         transport=asyncio_transport(verify=not plain),
+        limits=pool_limits(),  # the proxies' transports (from the environment) take these
         trust_env=True,
         follow_redirects=False,
     )
     _clients[key] = (loop, client)
     return client
+
+
+def pool_limits() -> httpx.Limits:
+    """The connection pool's limits (httpx is imported on first use)."""
+    import httpx
+
+    return httpx.Limits(max_connections=20, keepalive_expiry=60.0)
 
 
 def asyncio_transport(verify: bool | ssl.SSLContext = True) -> httpx.AsyncHTTPTransport:
@@ -110,9 +118,7 @@ def asyncio_transport(verify: bool | ssl.SSLContext = True) -> httpx.AsyncHTTPTr
 
     from ikigai.providers.aio_network import AsyncioBackend
 
-    transport = httpx.AsyncHTTPTransport(
-        verify=verify, limits=httpx.Limits(max_connections=20, keepalive_expiry=60.0)
-    )
+    transport = httpx.AsyncHTTPTransport(verify=verify, limits=pool_limits())
     transport._pool._network_backend = AsyncioBackend()
     return transport
 

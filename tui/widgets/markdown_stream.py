@@ -160,6 +160,14 @@ class _Joined:
     count: int = 0
 
 
+def _remember_height(heights: dict[int, int], width: int, height: int) -> None:
+    """Note ``height`` as measured at ``width`` (a few recent widths are kept)."""
+    heights.pop(width, None)
+    heights[width] = height
+    while len(heights) > 2 * KEPT_KEYS:
+        del heights[next(iter(heights))]
+
+
 def _remember(cache: dict[CacheKey, _T], key: CacheKey, value: _T) -> _T:
     """Store ``value`` under ``key``, keeping only the ``KEPT_KEYS`` newest keys."""
     cache.pop(key, None)
@@ -456,6 +464,7 @@ class StreamingMarkdown(Widget):
         # The shown blocks' lines joined, per cache key (a key may lag behind ``_shown``).
         self._joined: dict[CacheKey, _Joined] = {}
         self._missing_memo: tuple[tuple[int, int, int] | None, int] = (None, 0)
+        self._measured: dict[int, int] = {}  # the height each width was last measured at
         self._height = -1  # lines at the last refresh (-1: never laid out)
         self._layout_width = 0  # the width the last layout asked the height for
         self._code_count = 0  # fenced code blocks in the frozen blocks
@@ -573,6 +582,7 @@ class StreamingMarkdown(Widget):
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._joined.clear()
+        self._missing_memo = (None, 0)
         self.refresh(layout=True)
 
     def _flush(self, *, final: bool) -> None:
@@ -642,7 +652,7 @@ class StreamingMarkdown(Widget):
         height = self._reserve(len(frozen) + missing + len(open_lines))
         old_tail, self._tail = self._tail, open_lines
         if before < 0:
-            self._height = height
+            self._height = self._measured[width] = height
             self.refresh(layout=True)
             return
         new_tail = frozen[before:] + open_lines
@@ -650,8 +660,8 @@ class StreamingMarkdown(Widget):
             (y for y, (old, new) in enumerate(zip(old_tail, new_tail, strict=False)) if old != new),
             None,
         )
-        grown = height != self._height
-        self._height = height
+        grown = height != self._measured.get(width, self._height)
+        self._height = self._measured[width] = height
         if changed is None and len(old_tail) == len(new_tail) and not grown:
             return
         top = before + (changed if changed is not None else min(len(old_tail), len(new_tail)))
@@ -762,7 +772,7 @@ class StreamingMarkdown(Widget):
             return self._missing_memo[1]
         missing = 0
         for block in self._blocks[joined.count : self._shown]:
-            others = next(iter(block.renders.values()), None)
+            others = next(reversed(block.renders.values()), None)  # the newest width
             missing += (len(others) if others else 1) + (0 if block.joined else 1)
         self._missing_memo = (state, missing)
         return missing
@@ -819,6 +829,9 @@ class StreamingMarkdown(Widget):
         height = self._reserve(len(frozen) + missing + len(open_lines))
         if self._is_long and (missing or self._shown < len(self._blocks)) and self._timer is None:
             self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up")
+        # What a layout was told at this width: a catch-up step that changes it asks for
+        # a layout again (Textual measures before the widget takes its new size).
+        _remember_height(self._measured, width, height)
         if width == self.content_size.width or self.content_size.width <= 0:
             self._height = height
             self._tail = open_lines
