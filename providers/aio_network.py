@@ -26,7 +26,7 @@ import asyncio
 import socket
 import ssl
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -109,10 +109,15 @@ class _StreamProtocol(asyncio.BufferedProtocol):
             data = first[:max_bytes]
             chunks[0] = first[max_bytes:]
         self.queued -= len(data)
-        if self.reading_paused and self.queued < LOW_WATER and self.transport is not None:
+        if self.queued < LOW_WATER:
+            self.resume_reading()
+        return data
+
+    def resume_reading(self) -> None:
+        """Read from the socket again if ``data_received`` paused it."""
+        if self.reading_paused and self.transport is not None:
             self.reading_paused = False
             self.transport.resume_reading()
-        return data
 
     def _wake_reader(self) -> None:
         waiter = self.read_waiter
@@ -192,11 +197,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(protocol.error))
 
     async def aclose(self) -> None:
-        protocol = self._protocol
-        if protocol.reading_paused and not self._transport.is_closing():
-            # A closing TLS transport reads the peer's close: it must be reading.
-            protocol.reading_paused = False
-            self._transport.resume_reading()
+        if not self._transport.is_closing():
+            self._protocol.resume_reading()  # a closing TLS transport reads the peer's close
         self._transport.close()
 
     async def start_tls(
@@ -228,9 +230,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         assert isinstance(transport, asyncio.Transport)
         # Flow control acts on the TLS transport from here on (start_tls does not
         # call connection_made again).
-        if self._protocol.reading_paused:
-            self._protocol.reading_paused = False
-            self._transport.resume_reading()
+        self._protocol.resume_reading()
         self._protocol.transport = transport
         return AsyncioStream(transport, self._protocol)
 
@@ -258,6 +258,25 @@ def _apply(sock: socket.socket | None, options: Iterable[SocketOption] | None) -
         sock.setsockopt(*option)
 
 
+async def _connect(
+    connecting: Coroutine[Any, Any, tuple[asyncio.BaseTransport, _StreamProtocol]],
+    where: str,
+    seconds: float | None,
+    socket_options: Iterable[SocketOption] | None,
+) -> AsyncioStream:
+    """Await ``connecting`` within ``seconds``; its errors as httpcore's."""
+    try:
+        async with asyncio.timeout(seconds):
+            transport, protocol = await connecting
+    except TimeoutError as error:
+        raise httpcore.ConnectTimeout(f"connecting to {where} timed out") from error
+    except OSError as error:
+        raise httpcore.ConnectError(str(error)) from error
+    assert isinstance(transport, asyncio.Transport)
+    _apply(transport.get_extra_info("socket"), socket_options)
+    return AsyncioStream(transport, protocol)
+
+
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
     """Opens connections with the running loop's ``create_connection``."""
 
@@ -269,20 +288,10 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address is not None else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _StreamProtocol, host, port, local_addr=local
-                )
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
-        assert isinstance(transport, asyncio.Transport)
-        _apply(transport.get_extra_info("socket"), socket_options)
-        return AsyncioStream(transport, protocol)
+        loop = asyncio.get_running_loop()
+        connecting = loop.create_connection(_StreamProtocol, host, port, local_addr=local)
+        return await _connect(connecting, f"{host}:{port}", timeout, socket_options)
 
     async def connect_unix_socket(
         self,
@@ -290,17 +299,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_StreamProtocol, path)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
-        assert isinstance(transport, asyncio.Transport)
-        _apply(transport.get_extra_info("socket"), socket_options)
-        return AsyncioStream(transport, protocol)
+        connecting = asyncio.get_running_loop().create_unix_connection(_StreamProtocol, path)
+        return await _connect(connecting, path, timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
