@@ -91,3 +91,28 @@ def test_closing_the_terminal_window_stores_the_partial_answer(
     [(content, state)] = assistant_rows(tmp_path / "ikigai.db")
     assert state == "interrupted"
     assert isinstance(content, str) and content and ANSWER.startswith(content)
+
+
+def test_a_terminal_gone_without_a_sighup_is_a_hangup_all_the_same(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """No SIGHUP comes when the terminal is not the session's controlling one: the app
+    notices the hang-up itself, stores the partial answer and exits (before, Textual's
+    input thread spun on the closed terminal for as long as the process lived)."""
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
+    fake_server.enqueue(Reply([Text(ANSWER, chunk=4)], event_delay=0.05))
+    terminal = Terminal(chat(fake_server), env, tmp_path, controlling=False)
+    terminal.read_until(lambda out: b"fake-model" in out)
+    terminal.type(b"go\r")
+    terminal.read_until(lambda out: b"Words that arrive" in out)
+    time.sleep(0.5)
+    os.close(terminal.controller)
+    try:
+        code = terminal.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        terminal.process.kill()
+        raise
+    assert code == 129
+    [(content, state)] = assistant_rows(tmp_path / "ikigai.db")
+    assert state == "interrupted"
+    assert isinstance(content, str) and content and ANSWER.startswith(content)

@@ -33,6 +33,7 @@ from ikigai.tui.bus import BusEvent, MessageBus
 from ikigai.tui.completion import CompletionActions
 from ikigai.tui.frames import FrameClock
 from ikigai.tui.history import PromptHistory
+from ikigai.tui.input_priority import InputFirst, priority_of
 from ikigai.tui.keys import default_bindings, input_keys, resolve_keymap
 from ikigai.tui.launch import close_session, open_session
 from ikigai.tui.terminal_guard import CONTROL_FILTER
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from ikigai.tui.launch import Launch
 
 
-class IkigaiApp(BranchActions, ViewActions, CompletionActions):
+class IkigaiApp(InputFirst, BranchActions, ViewActions, CompletionActions):
     """The chat app. ``clock`` and ``animate`` exist for deterministic snapshots."""
 
     CSS_PATH = "app.tcss"
@@ -87,7 +88,7 @@ class IkigaiApp(BranchActions, ViewActions, CompletionActions):
         self.clock = clock
         self.animations = animate
         self.bus = MessageBus()
-        self.frames = FrameClock(self, on_error=self._handle_exception)
+        self.frames = FrameClock(self, on_error=self._handle_exception, yield_to=priority_of(self))
         self.prompt_history = history if history is not None else PromptHistory()
         self.turn_id = 0
         self.turn_worker: Worker[TurnOutcome | None] | None = None
@@ -102,8 +103,7 @@ class IkigaiApp(BranchActions, ViewActions, CompletionActions):
         self.unsaved_at_exit = ""
         """Set when the app closed with messages storage could not take (said after exit)."""
         self.oldest_shown: int | None = None
-        keymap, warnings = resolve_keymap(settings.keys)
-        self.keymap = keymap
+        self.keymap, warnings = resolve_keymap(settings.keys)
         self.problems.extend(warnings)
         self.show_thinking = settings.ui.show_thinking
         self.theme_name = settings.ui.theme or "textual-dark"

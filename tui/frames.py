@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
     from ikigai.tui.bus import BusEvent
+    from ikigai.tui.input_priority import InputPriority
+
+RETRY = 0.005
+"""Seconds after which a frame put off for input looks again (``tui.input_priority``)."""
 
 DELTA_TYPES = frozenset({"text_delta", "thinking_delta", "tool_call_delta"})
 """Bus events that only add to the accumulator: they mark the stream dirty, nothing more."""
@@ -53,7 +57,9 @@ class FrameClock:
 
     ``owner`` paints the frames (its ``call_after_refresh`` tells when a frame
     is on screen); ``on_error`` gets an exception a puller raised (the app
-    passes its own handler, which shows it and exits, as for any widget).
+    passes its own handler, which shows it and exits, as for any widget). A
+    frame due while ``yield_to`` is waiting for input to reach the screen
+    waits until it has (``tui.input_priority``).
     """
 
     MAX_FPS = 30
@@ -71,8 +77,10 @@ class FrameClock:
         on_error: Callable[[Exception], None] = _raise,
         clock: Callable[[], float] = time.perf_counter,
         cpu_clock: Callable[[], float] = time.thread_time,
+        yield_to: InputPriority | None = None,
     ) -> None:
         self._owner = owner
+        self._yield_to = yield_to
         self._on_error = on_error
         self._clock = clock
         self._cpu_clock = cpu_clock
@@ -126,6 +134,10 @@ class FrameClock:
     def _scheduled(self) -> None:
         self._pending = None
         if self._closed:
+            return
+        if self._yield_to is not None and self._yield_to.waiting:
+            loop = asyncio.get_running_loop()
+            self._pending = loop.call_later(RETRY, self._scheduled)
             return
         try:
             self._frame()

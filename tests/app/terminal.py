@@ -25,8 +25,11 @@ class Terminal:
         cwd: Path,
         *,
         python: tuple[str, ...] = ("-m", "ikigai"),
+        controlling: bool = True,
     ) -> None:
-        """``python`` runs ikigai (a ``-c`` probe can wrap its ``main``)."""
+        """``python`` runs ikigai (a ``-c`` probe can wrap its ``main``); ``controlling``
+        False starts it in a session of its own without the terminal as its controlling
+        one (as some harnesses do: closing the terminal then sends no SIGHUP)."""
         self.output = bytearray()
         self.controller, terminal = os.openpty()
         fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
@@ -39,7 +42,8 @@ class Terminal:
             cwd=cwd,
             # Its own session with the pseudo-terminal as controlling terminal, as
             # in a terminal window: closing the window sends the session SIGHUP.
-            preexec_fn=_take_terminal,
+            preexec_fn=_take_terminal if controlling else None,
+            start_new_session=not controlling,
         )
         os.close(terminal)
 

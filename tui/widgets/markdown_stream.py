@@ -48,6 +48,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from ikigai.engine.textsafety import neutralize
+from ikigai.tui.input_priority import RETRY, priority_of
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -558,6 +559,10 @@ class StreamingMarkdown(Widget):
 
     def _on_timer(self) -> None:
         self._timer = None
+        if priority_of(self.app).waiting:
+            # Input is on its way to the screen: render after it (``tui.input_priority``).
+            self._timer = self.set_timer(RETRY, self._on_timer, name="markdown-wait")
+            return
         if self._pending:
             self._flush(final=self._finished)
         elif self._finished:

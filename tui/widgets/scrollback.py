@@ -39,8 +39,11 @@ from ikigai.tui.widgets.message_views import (
     UserMessage,
 )
 from ikigai.tui.widgets.navigation import MessageNavigation
+from ikigai.tui.widgets.steady_scrollbar import SteadyScrollBar, steady_vertical_scrollbar
 
 if TYPE_CHECKING:
+    from textual.scrollbar import ScrollBar
+
     from ikigai.engine.accumulator import ResponseAccumulator
 
 SCROLLBACK_EVENTS = frozenset(
@@ -138,6 +141,18 @@ class Scrollback(MessageNavigation):
         conversation grows: the layout calling this already placed the messages (and
         followed the end, when anchored); the scrollbars are updated all the same."""
         return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's vertical bar, repainted only when its thumb moves (``SteadyScrollBar``)."""
+        return steady_vertical_scrollbar(self)
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """Textual's, whose repaint of the bar happens only if its thumb moved."""
+        bar = self.vertical_scrollbar
+        assert isinstance(bar, SteadyScrollBar)
+        with bar.steady():
+            super()._scroll_update(virtual_size)
 
     # -- content --------------------------------------------------------------------
 
