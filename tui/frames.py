@@ -29,14 +29,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from ikigai.tui.input_priority import RETRY, InputPriority
+
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
     from ikigai.tui.bus import BusEvent
-    from ikigai.tui.input_priority import InputPriority
-
-RETRY = 0.005
-"""Seconds after which a frame put off for input looks again (``tui.input_priority``)."""
 
 DELTA_TYPES = frozenset({"text_delta", "thinking_delta", "tool_call_delta"})
 """Bus events that only add to the accumulator: they mark the stream dirty, nothing more."""
@@ -81,6 +79,7 @@ class FrameClock:
     ) -> None:
         self._owner = owner
         self._yield_to = yield_to
+        self._held_since: float | None = None
         self._on_error = on_error
         self._clock = clock
         self._cpu_clock = cpu_clock
@@ -135,10 +134,11 @@ class FrameClock:
         self._pending = None
         if self._closed:
             return
-        if self._yield_to is not None and self._yield_to.waiting:
-            loop = asyncio.get_running_loop()
-            self._pending = loop.call_later(RETRY, self._scheduled)
-            return
+        if self._yield_to is not None:
+            self._held_since = self._yield_to.hold(self._held_since)
+            if self._held_since is not None:
+                self._pending = asyncio.get_running_loop().call_later(RETRY, self._scheduled)
+                return
         try:
             self._frame()
         except Exception as error:

@@ -7,10 +7,10 @@ work: a frame, a Markdown render step, the layout and repaint they ask for
 (each about 10 ms at 120x40). Stacked, a key took 60 ms and more to echo.
 So from the moment a key (or a paste, a click, a scroll) reaches the app
 until the screen has been painted after it, the streaming steps that would
-start put themselves off (``waiting``) and look again ``RETRY`` later; the
+start put themselves off (``hold``) and look again ``RETRY`` later; the
 key then takes its hops on a loop that does nothing else. A step waits at
-most ``MAX_HOLD`` after the latest key: typing without pause slows the
-stream's drawing, never stops it.
+most ``MAX_HOLD`` however many keys follow: typing or scrolling without
+pause slows the stream's drawing, never stops it.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from textual.message import Message
 from textual.screen import Screen
 
 MAX_HOLD = 0.1
-"""At most this many seconds after an input event streaming steps wait (released earlier,
-once the screen has been painted after it)."""
+"""At most this many seconds a streaming step waits (it runs earlier, once the screen has
+been painted after the input)."""
 RETRY = 0.005
 """Seconds after which a step that waited looks again."""
 
@@ -65,7 +65,21 @@ class InputPriority:
     @property
     def waiting(self) -> bool:
         """Whether streaming work should step aside now."""
-        return self._unpainted > 0 and self._clock() < self._until
+        if self._unpainted and self._clock() >= self._until:
+            self._unpainted = 0  # a release that never came (a screen closed meanwhile)
+        return self._unpainted > 0
+
+    def hold(self, since: float | None) -> float | None:
+        """For a step that has waited since ``since`` (``None``: it has not waited): when
+        it should wait (more), the time it began waiting; ``None`` when it should run now,
+        input or not, once it has waited ``MAX_HOLD`` (continuous typing or scrolling
+        slows streaming, never stops it)."""
+        if not self.waiting:
+            return None
+        now = self._clock()
+        if since is None:
+            return now
+        return since if now < since + MAX_HOLD else None
 
 
 _PRIORITIES: WeakKeyDictionary[App[Any], InputPriority] = WeakKeyDictionary()

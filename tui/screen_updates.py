@@ -64,8 +64,9 @@ class SteadyUpdateTimer(Timer):
 
     def _call(self) -> None:
         self._handle = None
-        if not self._screen.is_running:
-            return
+        screen = self._screen
+        if not screen.is_running or screen._closing or screen.app._exit:
+            return  # as Textual's timer: no paint once the screen or the app is closing
         self._last = self._clock()
         try:
             with self._screen._context():

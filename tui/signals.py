@@ -40,7 +40,8 @@ def install(app: IkigaiApp) -> None:
         # Windows has no loop signal handlers; a loop outside the main thread refuses them.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, _received, app, signum)
-    if not app.is_headless:
+    if not app.is_headless and sys.platform.startswith("linux"):
+        # Linux only: macOS documents that its poll does not support devices (terminals).
         watch_hangup(app, loop)
 
 

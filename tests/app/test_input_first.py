@@ -61,6 +61,27 @@ def test_the_hold_lasts_until_every_key_is_painted_and_never_past_max_hold() -> 
     assert priority.waiting
     clock.now += MAX_HOLD
     assert not priority.waiting  # a lost release holds streaming back for MAX_HOLD at most
+    priority.arrived(events.Key("d", "d"))
+    priority.painted()
+    assert not priority.waiting  # and is forgotten: the next key's paint releases at once
+
+
+def test_a_step_waits_at_most_max_hold_however_many_keys_follow() -> None:
+    clock = _Clock()
+    priority = InputPriority(clock=clock)
+    assert priority.hold(None) is None  # no input: run now
+    priority.arrived(events.Key("a", "a"))
+    since = priority.hold(None)
+    assert since == clock.now
+    assert since is not None
+    for _ in range(9):  # a key every 10 ms, none painted yet
+        clock.now += 0.01
+        priority.arrived(events.Key("a", "a"))
+        assert priority.hold(since) == since
+    clock.now = since + MAX_HOLD
+    priority.arrived(events.Key("a", "a"))
+    assert priority.waiting
+    assert priority.hold(since) is None  # waited MAX_HOLD: runs although keys keep coming
 
 
 class _Owner:

@@ -460,6 +460,8 @@ class StreamingMarkdown(Widget):
         self._pending: list[str] = []
         self._finished = False
         self._timer: Timer | None = None
+        self._held_since: float | None = None
+        """When a render step due now began waiting for input to be painted (or None)."""
         self._last_flush = 0.0
         self._shown = 0  # frozen blocks on display; the open block shows once all are
         # The shown blocks' lines joined, per cache key (a key may lag behind ``_shown``).
@@ -559,7 +561,8 @@ class StreamingMarkdown(Widget):
 
     def _on_timer(self) -> None:
         self._timer = None
-        if priority_of(self.app).waiting:
+        self._held_since = priority_of(self.app).hold(self._held_since)
+        if self._held_since is not None:
             # Input is on its way to the screen: render after it (``tui.input_priority``).
             self._timer = self.set_timer(RETRY, self._on_timer, name="markdown-wait")
             return

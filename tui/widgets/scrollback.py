@@ -150,7 +150,9 @@ class Scrollback(MessageNavigation):
     def _scroll_update(self, virtual_size: Size) -> None:
         """Textual's, whose repaint of the bar happens only if its thumb moved."""
         bar = self.vertical_scrollbar
-        assert isinstance(bar, SteadyScrollBar)
+        if not isinstance(bar, SteadyScrollBar):
+            super()._scroll_update(virtual_size)
+            return
         with bar.steady():
             super()._scroll_update(virtual_size)
 
