@@ -112,6 +112,9 @@ async def rendered_at_once(text: str, size: tuple[int, int] = SIZE) -> str:
     app = MarkdownApp(StreamingMarkdown(text, finished=True))
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
+        # A long answer is rendered in budgeted steps even at once: compare it done.
+        await settle(pilot, app.widget)
+        await laid_out(pilot, app)
         return screen_text(app)
 
 
