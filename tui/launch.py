@@ -168,8 +168,11 @@ def run_app(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ikigai: {exc}", file=sys.stderr)
         return 2
+    from ikigai.tui.input_thread import input_thread_first
+
     app = build_app(settings, args)
-    result = app.run()
+    with input_thread_first():
+        result = app.run()
     if app.unsaved_at_exit:
         from ikigai.engine.textsafety import neutralize
 

@@ -7,6 +7,8 @@ These pin the design (what waits for what), not speed: the figures are in
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,11 @@ from textual.widgets import Static
 
 from ikigai.tui.frames import FrameClock
 from ikigai.tui.input_priority import MAX_HOLD, InputPriority, priority_of
+from ikigai.tui.input_thread import SWITCH_INTERVAL, input_thread_first
 from ikigai.tui.screen_updates import MainScreen, SteadyUpdateTimer
 from tests.app.conftest import make_app, wait_for
+from tests.app.terminal import Terminal
+from tests.cli.headless_helpers import clean_env
 from tests.fakeserver import FakeServer, Reply, Text
 
 
@@ -246,3 +251,58 @@ async def test_the_scrollbacks_bar_shows_what_textuals_shows_repainting_only_whe
     # where Textual's bar was rendered for every line added.
     assert 0 < renders["steady"] <= changes + 3
     assert renders["stock"] >= 70
+
+
+SWITCH_PROBE = """
+import atexit, json, os, sys
+import textual.drivers.linux_driver as driver
+
+seen = {}
+write = driver.LinuxDriver.write
+
+def probe_write(self, data):
+    if "running" not in seen and "fake-model" in data:
+        seen["running"] = sys.getswitchinterval()
+    return write(self, data)
+
+def report():
+    seen["after"] = sys.getswitchinterval()
+    with open(os.environ["PROBE_REPORT"], "w") as out:
+        json.dump(seen, out)
+
+driver.LinuxDriver.write = probe_write
+atexit.register(report)
+from ikigai.cli.main import main
+sys.exit(main())
+"""
+
+
+def test_the_thread_reading_keys_waits_for_the_interpreter_a_millisecond_at_most(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """While the app runs in a terminal, CPython's switch interval is ``SWITCH_INTERVAL``
+    (keys were kept from the app for 100 ms and more behind the event loop's 4 ms steps
+    with the 5 ms default: ``tui.input_thread``); the process's own is restored at exit."""
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    report = tmp_path / "report.json"
+    env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback", PROBE_REPORT=str(report))
+    args = ["--model", "openai-chat/fake-model", "--base-url", fake_server.base_url("openai-chat")]
+    terminal = Terminal(args, env, tmp_path, python=("-c", SWITCH_PROBE))
+    try:
+        terminal.read_until(lambda out: b"Enter sends" in out)
+        terminal.type(b"\x11")  # ctrl+q
+        terminal.read_until(lambda out: terminal.process.poll() is not None)
+    finally:
+        status = terminal.close()
+    assert status == 0
+    seen = json.loads(report.read_text(encoding="utf-8"))
+    assert seen == {"running": SWITCH_INTERVAL, "after": sys.getswitchinterval()}
+    assert sys.getswitchinterval() > SWITCH_INTERVAL
+
+
+def test_the_switch_interval_is_restored_however_the_app_ends() -> None:
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError), input_thread_first():
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+        raise RuntimeError("the app failed")
+    assert sys.getswitchinterval() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -56,7 +57,8 @@ def run_ikigai(
 def start_ikigai(
     args: list[str], env: dict[str, str], *, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
-    """``ikigai ARGS`` running in the background, stdout and stderr piped, no stdin."""
+    """``ikigai ARGS`` running in the background, stdout and stderr piped, no stdin, and
+    Ctrl+C's signal handled as in a terminal's foreground program."""
     return subprocess.Popen(
         [sys.executable, "-m", "ikigai", *args],
         stdin=subprocess.DEVNULL,
@@ -64,7 +66,15 @@ def start_ikigai(
         stderr=subprocess.PIPE,
         env=env,
         cwd=cwd,
+        preexec_fn=_interruptible,
     )
+
+
+def _interruptible() -> None:
+    """SIGINT at its default in the child: a suite started as a background job inherits
+    it ignored (the shell's rule for ``&``), and Python keeps an ignored SIGINT ignored,
+    as a program started with ``&`` should."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_at_least(process: subprocess.Popen[bytes], size: int, seconds: float = 30) -> bytes:
