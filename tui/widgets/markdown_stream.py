@@ -49,6 +49,7 @@ from textual.widget import Widget
 
 from ikigai.engine.textsafety import neutralize
 from ikigai.tui.input_priority import RETRY, priority_of
+from ikigai.tui.widgets.markdown_virtual import VirtualLayout, estimate_lines
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -76,6 +77,22 @@ SPLIT_CHARS = 4 * 1024
 CATCH_UP_PAUSE = 0.015
 """Seconds between two budgeted render steps of a backlog: keys typed meanwhile are
 handled and painted in between, with the layout the last step asked for."""
+
+VIRTUAL_BLOCKS = 2_000
+"""Blocks (or chunks) from which a message is rendered virtually (``markdown_virtual``):
+a block is rendered when it is painted, and counts an estimate of its height until then."""
+VIRTUAL_CHARS = 200 * 1024
+"""Characters from which a message built whole (from history) is rendered virtually from the
+start, before it is split (about ``VIRTUAL_BLOCKS`` blocks of prose)."""
+VIRTUAL_SPLIT_CHARS = 16 * 1024
+"""Characters split per step once a message is rendered virtually (splitting is then the
+step's only work: parsing 16 KB takes about 9 ms)."""
+VIRTUAL_PAUSE = 0.005
+"""Seconds between two split steps of a virtually rendered backlog."""
+VIRTUAL_LAYOUT_PERIOD = 0.2
+"""Seconds at least between two layouts a virtually rendered message asks for as it grows:
+Textual's layout costs in proportion to the height of the tallest widget (its spatial map
+holds every 20 lines of it), so the new lines are laid out five times a second."""
 
 KEPT_KEYS = 2
 """Widths (and themes) whose rendered lines are kept: the vertical scrollbar appearing takes
@@ -422,7 +439,10 @@ class StreamingMarkdown(Widget):
     time so keys and frames are handled in between. ``finish`` renders what is
     left and freezes the widget. Constructed with ``finished=True`` (a message
     loaded from history) it splits once and renders at its first layout, with
-    no timer, unless it is long (``LONG_MESSAGE``): then it renders in steps.
+    no timer, unless it is long (``LONG_MESSAGE``): then it is split and
+    rendered in steps once mounted. Text fed before the widget is mounted is
+    split once it is, in steps as well. A message of more than
+    ``VIRTUAL_BLOCKS`` blocks is rendered virtually (``markdown_virtual``).
     """
 
     DEFAULT_CSS = """
@@ -472,11 +492,19 @@ class StreamingMarkdown(Widget):
         self._layout_width = 0  # the width the last layout asked the height for
         self._code_count = 0  # fenced code blocks in the frozen blocks
         self._tail: list[Strip] = []  # the open block's lines at the last refresh
+        self._layouts: dict[CacheKey, VirtualLayout] = {}  # rendered virtually: per key
+        self._heights_due = False  # a paint settled heights: they apply after it
+        self._virtual = finished and len(markdown) > VIRTUAL_CHARS  # once virtual, always
+        self._laid_out_at = 0.0  # when growth last asked for a layout (rendered virtually)
+        self._painted_at_end = False  # the last paint showed the end of the scrolled view
+        self._layout_timer: Timer | None = None
         self._paint_style: Style | None = None
         if markdown:
             self._pending.append(markdown)
         if finished:
-            self._flush(final=True)
+            # A long message is split once mounted, a step at a time (``_flush``).
+            if len(markdown) <= LONG_MESSAGE:
+                self._flush(final=True)
             self._finished = True
 
     # -- public API ------------------------------------------------------------------------
@@ -520,6 +548,8 @@ class StreamingMarkdown(Widget):
         if not text:
             return
         self._pending.append(text)
+        if not self.is_mounted:
+            return  # split a step at a time once mounted (``_after_mount``)
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -548,6 +578,8 @@ class StreamingMarkdown(Widget):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if not self.is_mounted and sum(map(len, self._pending)) > LONG_MESSAGE:
+            return  # split a step at a time once mounted (``_after_mount``)
         self._flush(final=True)
 
     # -- splitting -------------------------------------------------------------------------
@@ -575,6 +607,13 @@ class StreamingMarkdown(Widget):
 
     def _caught_up(self) -> bool:
         """Whether everything split so far is on display (no render step pending)."""
+        if self._is_virtual:
+            return (
+                self._timer is None
+                and self._layout_timer is None
+                and not self._pending
+                and not self._heights_due
+            )
         joined = self._joined.get(self._cache_key(self.content_size.width))
         return (
             self._shown == len(self._blocks)
@@ -585,11 +624,19 @@ class StreamingMarkdown(Widget):
 
     def _on_mount(self, event: events.Mount) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        if self._pending and not self._finished:
-            self._flush(final=False)
+        if self._pending:
+            # Once the mount is over: until then the widget does not count as mounted, and
+            # an unmounted widget splits all it has in one go.
+            self.call_later(self._after_mount)
+
+    def _after_mount(self) -> None:
+        """Split what arrived before the widget was mounted, a step at a time."""
+        if self._pending and self._timer is None:
+            self._flush(final=self._finished)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._joined.clear()
+        self._layouts.clear()
         self._missing_memo = (None, 0)
         self.refresh(layout=True)
 
@@ -603,12 +650,12 @@ class StreamingMarkdown(Widget):
         """
         self._last_flush = time.monotonic()
         if self._pending:
-            incoming = "".join(self._pending)
-            self._pending.clear()
-            if self.is_mounted and len(incoming) > SPLIT_CHARS:
-                cut = incoming.rfind("\n", 0, SPLIT_CHARS) + 1
+            step = VIRTUAL_SPLIT_CHARS if self._is_virtual else SPLIT_CHARS
+            incoming = self._take_pending(step if self.is_mounted else None)
+            if self.is_mounted and len(incoming) > step:
+                cut = incoming.rfind("\n", 0, step) + 1
                 if cut > 0:
-                    self._pending.append(incoming[cut:])
+                    self._pending.insert(0, incoming[cut:])
                     incoming = incoming[:cut]
             # A trailing "\r" may be the first half of "\r\n"; keep it for the next flush.
             if not final and not self._pending and incoming.endswith("\r"):
@@ -636,7 +683,25 @@ class StreamingMarkdown(Widget):
             self._open.code_start = self._code_count
         self._catch_up()
         if more and self._timer is None:
-            self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-split")
+            pause = VIRTUAL_PAUSE if self._is_virtual else CATCH_UP_PAUSE
+            self._timer = self.set_timer(pause, self._on_timer, name="markdown-split")
+
+    def _take_pending(self, wanted: int | None) -> str:
+        """The buffered text from the front: all of it (``None``), or the pieces that make
+        at least ``wanted`` characters, so a long backlog is not copied on every step."""
+        pending = self._pending
+        if wanted is None or len(pending) == 1:
+            taken = "".join(pending)
+            pending.clear()
+            return taken
+        size = 0
+        count = 0
+        while count < len(pending) and size <= wanted:
+            size += len(pending[count])
+            count += 1
+        taken = "".join(pending[:count])
+        del pending[:count]
+        return taken
 
     def _catch_up(self) -> None:
         """Render newly frozen blocks within the budget, then refresh what changed.
@@ -652,6 +717,9 @@ class StreamingMarkdown(Widget):
             # Not laid out yet: the first layout renders what is shown.
             if not self._is_long:
                 self._shown = len(self._blocks)
+            return
+        if self._is_virtual:
+            self._virtual_catch_up(width)
             return
         joined = self._joined.get(self._cache_key(width))
         before = len(joined.lines) if joined is not None else -1
@@ -694,6 +762,195 @@ class StreamingMarkdown(Widget):
     @property
     def _is_long(self) -> bool:
         return self._frozen_chars > LONG_MESSAGE or len(self._blocks) > LONG_BLOCKS
+
+    @property
+    def _is_virtual(self) -> bool:
+        if not self._virtual and len(self._blocks) > VIRTUAL_BLOCKS:
+            self._virtual = True
+        return self._virtual
+
+    # -- virtual rendering (``markdown_virtual``) -------------------------------------------
+
+    def _layout(self, width: int) -> VirtualLayout:
+        """The blocks' layout at ``width``, with every block split so far."""
+        key = self._cache_key(width)
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = _remember(self._layouts, key, VirtualLayout())
+        if len(layout) < len(self._blocks):
+            start = len(layout)
+            layout.extend(
+                self._height_guess(index, key, width) for index in range(start, len(self._blocks))
+            )
+        return layout
+
+    def _separated(self, index: int) -> int:
+        """1 when a blank line separates block ``index`` from the one before, else 0."""
+        return 0 if index == 0 or self._blocks[index].joined else 1
+
+    def _height_guess(self, index: int, key: CacheKey, width: int) -> tuple[int, bool]:
+        """Block ``index``'s height at ``key``: its rendered lines when it has them (exact),
+        else the lines it had at another width, else an estimate."""
+        block = self._blocks[index]
+        lines = block.renders.get(key)
+        if lines is not None:
+            return (len(lines) + self._separated(index) if lines else 0), True
+        others = next(reversed(block.renders.values()), None)
+        guess = len(others) if others else estimate_lines(block, width)
+        return guess + self._separated(index), False
+
+    def _virtual_open_lines(self, width: int, layout: VirtualLayout) -> list[Strip]:
+        open_lines: list[Strip] = []
+        if self._open is not None:
+            block_lines = self._lines_for(self._open, width)
+            if block_lines and layout.total and not self._open.joined:
+                open_lines.append(Strip.blank(width))
+            open_lines.extend(block_lines)
+        return open_lines
+
+    def _virtual_catch_up(self, width: int) -> None:
+        """New blocks were split: lay them out with estimates; repaint from the first new
+        line. Nothing is rendered but the open block. Growth asks for a layout at most
+        every ``VIRTUAL_LAYOUT_PERIOD`` (a timer asks for the last one)."""
+        layout = self._layouts.get(self._cache_key(width))
+        top = layout.total if layout is not None else 0
+        layout = self._layout(width)
+        open_lines = self._virtual_open_lines(width, layout)
+        self._tail = open_lines
+        height = self._reserve(layout.total + len(open_lines))
+        grown = height != self._measured.get(width, self._height)
+        top = min(top, max(0, height - 1))
+        region = Region(0, top, width, max(1, height - top))
+        if grown and self._layout_wait() > 0:
+            self.refresh(region)
+            return
+        self._height = self._measured[width] = height
+        if grown:
+            self._laid_out_at = time.monotonic()
+        self.refresh(region, layout=grown)
+
+    def _grow(self) -> None:
+        """The layout put off (``_virtual_catch_up``, ``_apply_heights``) is due."""
+        self._layout_timer = None
+        width = self.content_size.width
+        if width > 0 and self._is_virtual:
+            self._apply_heights()
+            self._virtual_catch_up(width)
+
+    def _layout_wait(self) -> float:
+        """Seconds until growth may ask for a layout again (``VIRTUAL_LAYOUT_PERIOD``); when
+        that is later than now, the timer that asks then is set."""
+        wait = self._laid_out_at + VIRTUAL_LAYOUT_PERIOD - time.monotonic()
+        if wait > 0 and self._layout_timer is None:
+            self._layout_timer = self.set_timer(wait, self._grow, name="markdown-grow")
+        return wait
+
+    def _virtual_line(self, y: int, width: int) -> Strip | None:
+        """Line ``y`` of a virtually rendered message (``None``: blank), rendering the block
+        it falls in if it is not yet; a block that turns out taller or shorter than its
+        estimate is cut or padded in this paint, and laid out anew after it."""
+        layout = self._layout(width)
+        if y >= layout.total:
+            open_lines = self._virtual_open_lines(width, layout)
+            row = y - layout.total
+            return open_lines[row] if row < len(open_lines) else None
+        index, row = layout.locate(y)
+        lines = self._lines_for(self._blocks[index], width)
+        separated = self._separated(index) if lines else 0
+        if not layout.is_exact(index):
+            layout.settle(index, len(lines) + separated)
+            if layout.pending and not self._heights_due:
+                self._heights_due = True
+                self.call_after_refresh(self._apply_heights)
+        row -= separated
+        if 0 <= row < len(lines):
+            return lines[row]
+        return None
+
+    def _apply_heights(self) -> None:
+        """Lay out the heights the last paint found, keeping what was on screen in place
+        (``_anchor_block``). While the view follows the end (a stream, say) that waits
+        for the next growth layout (``VIRTUAL_LAYOUT_PERIOD``); a scroll gets it at once."""
+        self._heights_due = False
+        width = self.content_size.width
+        layout = self._layouts.get(self._cache_key(width))
+        if layout is None or width <= 0 or not layout.pending:
+            return
+        scroller = self._scroller()
+        if scroller is not None and self.app.animator.is_being_animated(scroller, "scroll_y"):
+            # A scroll is under way (a page up, say): the heights apply where it ends.
+            if self._layout_timer is None:
+                self._layout_timer = self.set_timer(RETRY, self._grow, name="markdown-grow")
+            return
+        following = scroller is not None and scroller.is_anchored and not scroller._anchor_released
+        at_end = self._painted_at_end or following
+        anchor = None if at_end else self._anchor_block(layout, scroller)
+        if anchor is None and self._layout_wait() > 0:
+            return
+        self._laid_out_at = time.monotonic()
+        shift = layout.apply(anchor)
+        height = self._reserve(layout.total + len(self._virtual_open_lines(width, layout)))
+        self._height = self._measured[width] = height
+        self._repaint_in_view(scroller, width)
+        if scroller is None or following or not (shift or at_end):
+            return  # an anchored view follows the end by itself
+        target = scroller
+
+        def keep_in_place() -> None:
+            if at_end:
+                target.scroll_end(animate=False, immediate=True, x_axis=False)
+            else:
+                # Textual's ``scroll_to`` releases the anchor whatever it is told; its
+                # private ``_scroll_to`` does as asked (Textual is pinned).
+                target._scroll_to(y=target.scroll_y + shift, animate=False, release_anchor=False)
+
+        self.call_after_refresh(keep_in_place)
+
+    def _anchor_block(self, layout: VirtualLayout, scroller: Widget | None) -> int | None:
+        """The block that stays where it is on screen when heights apply, so that lines
+        seen before stay put whichever way the view moved: the first block in view that
+        was painted before this paint; with none in view (a page up or down), the one
+        just below the view, or else the first in view (then what is just above stays).
+        ``None`` when the message is not in view."""
+        if scroller is None or not layout.total:
+            return None
+        view = scroller.content_region
+        top = max(0, view.y - self.content_region.y)
+        bottom = min(layout.total, view.bottom - self.content_region.y)
+        if bottom <= top:
+            return None
+        first = layout.locate(top)[0]
+        last = layout.locate(bottom - 1)[0]
+
+        def seen(index: int) -> bool:
+            return layout.is_exact(index) and not layout.settled(index)
+
+        in_view = next((i for i in range(first, last + 1) if seen(i)), None)
+        if in_view is not None:
+            return in_view
+        if last + 1 < len(layout) and seen(last + 1):
+            return last + 1
+        return first
+
+    def _repaint_in_view(self, scroller: Widget | None, width: int) -> None:
+        """Lines moved: forget every painted line and lay out again, marking only the lines
+        in view for repainting. Textual's full refresh lists every line of the widget as
+        dirty, which for hundreds of thousands of lines takes longer than the paint
+        (relies on Textual's private styles cache; Textual is pinned)."""
+        self._styles_cache.clear()
+        top, bottom = 0, self.content_size.height
+        if scroller is not None:
+            view = scroller.content_region
+            top = max(0, view.y - self.content_region.y)
+            bottom = min(bottom, max(top + 1, view.bottom - self.content_region.y))
+        self.refresh(Region(0, top, width, max(1, bottom - top)), layout=True)
+
+    def _scroller(self) -> Widget | None:
+        """The nearest container that scrolls vertically (the scrollback)."""
+        for ancestor in self.ancestors:
+            if isinstance(ancestor, Widget) and ancestor.allow_vertical_scroll:
+                return ancestor
+        return None
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -814,6 +1071,9 @@ class StreamingMarkdown(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's, with the widget's style looked up once for all the lines painted."""
         self._paint_style = self.rich_style
+        if self._is_virtual:
+            scroller = self._scroller()
+            self._painted_at_end = scroller is None or scroller.scroll_y >= scroller.max_scroll_y
         try:
             return super().render_lines(crop)
         finally:
@@ -833,6 +1093,15 @@ class StreamingMarkdown(Widget):
         if width <= 0:
             return 0
         self._layout_width = width
+        if self._is_virtual:
+            layout = self._layout(width)
+            open_lines = self._virtual_open_lines(width, layout)
+            height = self._reserve(layout.total + len(open_lines))
+            _remember_height(self._measured, width, height)
+            if width == self.content_size.width or self.content_size.width <= 0:
+                self._height = height
+                self._tail = open_lines
+            return height
         frozen, missing, open_lines = self._all_lines(width)
         height = self._reserve(len(frozen) + missing + len(open_lines))
         if self._is_long and (missing or self._shown < len(self._blocks)) and self._timer is None:
@@ -863,6 +1132,9 @@ class StreamingMarkdown(Widget):
         style: Style = self._paint_style or self.rich_style
         if width <= 0:
             return Strip.blank(0, style)
+        if self._is_virtual:
+            virtual = self._virtual_line(y, width)
+            return Strip.blank(width, style) if virtual is None else virtual.apply_style(style)
         frozen, missing, open_lines = self._all_lines(width)
         if y < len(frozen):
             line = frozen[y]

@@ -26,6 +26,7 @@ from textual.widgets import Static
 from ikigai.engine.textsafety import neutralize_display
 from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, resize_keeping_lines
 from ikigai.tui.widgets.safe_content import plain, styled
+from ikigai.tui.widgets.tall_children import TallChildren
 
 if TYPE_CHECKING:
     from ikigai.providers.events import Error
@@ -49,7 +50,7 @@ class UserMessage(Static):
         return self.text
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(Vertical, TallChildren):
     """An answer: Markdown that grows while streaming, then frozen.
 
     ``status`` is ``streaming``, ``complete``, ``interrupted`` or ``error``; the

@@ -40,6 +40,7 @@ from ikigai.tui.widgets.message_views import (
 )
 from ikigai.tui.widgets.navigation import MessageNavigation
 from ikigai.tui.widgets.steady_scrollbar import SteadyScrollBar, steady_vertical_scrollbar
+from ikigai.tui.widgets.tall_children import TallChildren
 
 if TYPE_CHECKING:
     from textual.scrollbar import ScrollBar
@@ -90,7 +91,7 @@ class NewContentMarker(Static):
         self.display = False
 
 
-class Scrollback(MessageNavigation):
+class Scrollback(MessageNavigation, TallChildren):
     """The conversation view. ``is_current(turn_id)`` decides which events to show;
     ``advise(error)`` turns a provider error into the block's "what to do" line."""
 
