@@ -496,6 +496,7 @@ class StreamingMarkdown(Widget):
         self._heights_due = False  # a paint settled heights: they apply after it
         self._virtual = finished and len(markdown) > VIRTUAL_CHARS  # once virtual, always
         self._laid_out_at = 0.0  # when growth last asked for a layout (rendered virtually)
+        self._dirty_from: int | None = None  # first line to repaint at the next layout
         self._painted_at_end = False  # the last paint showed the end of the scrolled view
         self._layout_timer: Timer | None = None
         self._paint_style: Style | None = None
@@ -813,17 +814,20 @@ class StreamingMarkdown(Widget):
         line. Nothing is rendered but the open block. Growth asks for a layout at most
         every ``VIRTUAL_LAYOUT_PERIOD`` (a timer asks for the last one)."""
         layout = self._layouts.get(self._cache_key(width))
-        top = layout.total if layout is not None else 0
+        before = layout.total if layout is not None else 0
+        # Lines from here on changed since the last refresh that laid them out.
+        self._dirty_from = before if self._dirty_from is None else min(self._dirty_from, before)
         layout = self._layout(width)
         open_lines = self._virtual_open_lines(width, layout)
         self._tail = open_lines
         height = self._reserve(layout.total + len(open_lines))
         grown = height != self._measured.get(width, self._height)
-        top = min(top, max(0, height - 1))
+        top = min(self._dirty_from, max(0, height - 1))
         region = Region(0, top, width, max(1, height - top))
         if grown and self._layout_wait() > 0:
             self.refresh(region)
             return
+        self._dirty_from = None
         self._height = self._measured[width] = height
         if grown:
             self._laid_out_at = time.monotonic()
@@ -891,7 +895,8 @@ class StreamingMarkdown(Widget):
         shift = layout.apply(anchor)
         height = self._reserve(layout.total + len(self._virtual_open_lines(width, layout)))
         self._height = self._measured[width] = height
-        self._repaint_in_view(scroller, width)
+        self._dirty_from = None
+        self.refresh(layout=True)  # lines moved: every one is painted anew
         if scroller is None or following or not (shift or at_end):
             return  # an anchored view follows the end by itself
         target = scroller
@@ -931,19 +936,6 @@ class StreamingMarkdown(Widget):
         if last + 1 < len(layout) and seen(last + 1):
             return last + 1
         return first
-
-    def _repaint_in_view(self, scroller: Widget | None, width: int) -> None:
-        """Lines moved: forget every painted line and lay out again, marking only the lines
-        in view for repainting. Textual's full refresh lists every line of the widget as
-        dirty, which for hundreds of thousands of lines takes longer than the paint
-        (relies on Textual's private styles cache; Textual is pinned)."""
-        self._styles_cache.clear()
-        top, bottom = 0, self.content_size.height
-        if scroller is not None:
-            view = scroller.content_region
-            top = max(0, view.y - self.content_region.y)
-            bottom = min(bottom, max(top + 1, view.bottom - self.content_region.y))
-        self.refresh(Region(0, top, width, max(1, bottom - top)), layout=True)
 
     def _scroller(self) -> Widget | None:
         """The nearest container that scrolls vertically (the scrollback)."""
