@@ -31,8 +31,8 @@ BLOCKS = 2_400
 paragraphs, code, tables and headings."""
 
 
-def text_of(screen: str) -> str:
-    lines = [line[:TEXT_COLUMNS].rstrip() for line in screen.splitlines()]
+def text_of(screen: str, columns: int = TEXT_COLUMNS) -> str:
+    lines = [line[:columns].rstrip() for line in screen.splitlines()]
     return "\n".join(lines).rstrip("\n")
 
 
@@ -191,3 +191,41 @@ def test_the_layout_finds_blocks_and_keeps_the_anchor_in_place() -> None:
     assert layout.total == 13
     assert [layout.start(i) for i in range(4)] == [0, 6, 10, 12]
     assert all(layout.is_exact(i) for i in (0, 2, 3)) and not layout.is_exact(1)
+
+
+async def resized_views(text: str) -> list[str]:
+    """The end at 80 columns, then at 100, then after a few pages."""
+    widget = StreamingMarkdown(text, finished=True)
+    app = MarkdownApp(widget)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await settle(pilot, widget)
+        scroll = app.query_one(VerticalScroll)
+        scroll.focus()
+        scroll.anchor()
+        await still(pilot, widget)
+        screens = [text_of(screen_text(app))]
+        await pilot.resize_terminal(100, SIZE[1])
+        await still(pilot, widget)
+        screens.append(text_of(screen_text(app), 98))
+        for key in ["pageup", "pageup", "home", "pagedown"]:
+            await pilot.press(key)
+            await still(pilot, widget)
+            screens.append(text_of(screen_text(app), 98))
+        screens.append("virtual" if widget._is_virtual else "whole")
+    return screens
+
+
+async def test_a_very_long_message_at_a_new_width_looks_as_rendered_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The terminal widens: the message is laid out again (estimates for what was not
+    painted at that width) and its end and pages look as the whole message at that width."""
+    text = long_message()
+    virtual = await resized_views(text)
+    with monkeypatch.context() as patch:
+        patch.setattr(markdown_stream, "VIRTUAL_BLOCKS", 10**9)
+        patch.setattr(markdown_stream, "VIRTUAL_CHARS", 10**12)
+        whole = await resized_views(text)
+    assert (virtual.pop(), whole.pop()) == ("virtual", "whole")
+    assert virtual == whole
