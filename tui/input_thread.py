@@ -13,9 +13,11 @@ Keys then waited 100 to 280 ms before the app even saw them, with no step
 of the loop longer than 5 ms. With an interval shorter than a step, the
 input thread asks within the interval and is let in at once.
 
-The interval only matters while a thread is waiting for the lock, which the
-key reader and Textual's output thread do for microseconds; the event loop
-does not run slower for it. No library does this; ``sys.setswitchinterval``
+The interval only matters while a thread is waiting for the lock: the key
+reader and Textual's output thread wait for microseconds, and the database
+thread between queries. It is the whole process's, so a thread doing CPU
+work (a tool's) is switched with the event loop every millisecond instead of
+every five: more switches, each about a microsecond. No library does this; ``sys.setswitchinterval``
 is the standard call.
 """
 

@@ -57,6 +57,7 @@ AFTER_THE_FIRST_FRAME = [
     "mcp",
     "markdown_it",
     "rich.markdown",
+    "ikigai.tui.widgets.markdown_stream",
     "ikigai.providers.base",
     "ikigai.providers.request",
     "ikigai.storage.repository",

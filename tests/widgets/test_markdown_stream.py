@@ -398,3 +398,39 @@ async def test_carriage_returns_are_newlines() -> None:
 
 def test_finished_message_snapshot(snap_compare: Any) -> None:
     assert snap_compare("snapshot_apps/finished_message.py", terminal_size=(80, 24))
+
+
+async def test_a_long_last_block_is_rendered_once_when_its_backlog_is_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long message loaded whole is split in steps once mounted; its unfinished last
+    block is not rendered at every step (that cost grew with the block, step after step)."""
+    renders: Counter[int] = Counter()
+    kept: list[_Block] = []
+    original = StreamingMarkdown._render_block
+
+    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
+        kept.append(block)
+        renders[width] += 1
+        original(self, block, width)
+
+    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
+    one_list = "".join(f"- item {n} of one long list\n" for n in range(4_000))  # ~100 KB
+    app = MarkdownApp(StreamingMarkdown(one_list, finished=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await settle(pilot, app.widget)
+        assert len(app.widget._blocks) == 1
+        assert "item 3999 of one long list" in app.widget._blocks[0].source
+    assert sum(renders.values()) <= 2  # once a width (the scrollbar takes a column)
+
+
+async def test_a_carriage_return_and_line_feed_split_across_a_step_are_one_line_break() -> None:
+    app = MarkdownApp(StreamingMarkdown())
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.widget
+        widget.append("word " * 1000 + "\r")  # longer than a step, with no line break
+        widget.append("\nsecond\r\n")
+        widget.finish()
+        await settle(pilot, widget)
+        assert widget.markdown == "word " * 1000 + "\nsecond\n"

@@ -229,3 +229,22 @@ async def test_a_very_long_message_at_a_new_width_looks_as_rendered_whole(
         whole = await resized_views(text)
     assert (virtual.pop(), whole.pop()) == ("virtual", "whole")
     assert virtual == whole
+
+
+async def test_a_view_moved_away_from_a_followed_answer_stays_where_it_was_put() -> None:
+    """Heights waiting to apply while the view followed the end do not pull it back there
+    once the user has moved it (the anchor is released and stays so)."""
+    widget = StreamingMarkdown()
+    app = MarkdownApp(widget)
+    async with app.run_test(size=SIZE) as pilot:
+        scroll = app.query_one(VerticalScroll)
+        scroll.anchor()
+        await stream(pilot, widget, long_message(), 4_000, paint_every=4)
+        assert widget._is_virtual
+        scroll.scroll_home(animate=False)  # while more heights wait for their layout
+        widget.finish()
+        await still(pilot, widget)
+        await pilot.pause(markdown_stream.VIRTUAL_LAYOUT_PERIOD * 2)
+        await still(pilot, widget)
+        assert scroll.scroll_y == 0 and scroll.max_scroll_y > 0
+        assert "Paragraph 0 " in screen_text(app)

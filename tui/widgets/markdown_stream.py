@@ -49,6 +49,7 @@ from textual.widget import Widget
 
 from ikigai.engine.textsafety import neutralize
 from ikigai.tui.input_priority import RETRY, priority_of
+from ikigai.tui.widgets.growing import resize_keeping_lines
 from ikigai.tui.widgets.markdown_virtual import VirtualLayout, estimate_lines
 
 if TYPE_CHECKING:
@@ -91,8 +92,9 @@ VIRTUAL_PAUSE = 0.005
 """Seconds between two split steps of a virtually rendered backlog."""
 VIRTUAL_LAYOUT_PERIOD = 0.2
 """Seconds at least between two layouts a virtually rendered message asks for as it grows:
-Textual's layout costs in proportion to the height of the tallest widget (its spatial map
-holds every 20 lines of it), so the new lines are laid out five times a second."""
+a layout of the screen costs in proportion to the height of the tallest widget (its
+spatial map, even on ``tall_children``'s coarse cells, and the caches it clears), so the
+new lines are laid out five times a second."""
 
 KEPT_KEYS = 2
 """Widths (and themes) whose rendered lines are kept: the vertical scrollbar appearing takes
@@ -375,45 +377,6 @@ def _frozen_lines(chunks: list[_Block], kind: str) -> int:
     return sum(chunk.source.count("\n") - head_lines for chunk in chunks)
 
 
-def resize_keeping_lines(
-    widget: Widget, size: Size, virtual_size: Size, container_size: Size
-) -> bool:
-    """Textual's ``Widget._size_updated`` for a widget that grows at the same width.
-
-    Textual marks a widget whose size changed dirty as a whole (every painted
-    line is rendered again) and, as its virtual size changed, asks for a second
-    layout of the screen. A streaming answer only grows at its end: its lines
-    are painted at the same rows as before, and the lines that changed were
-    marked dirty when they changed (``refresh(region)``). So at the same width,
-    when nothing is drawn at the widget's bottom edge (no bottom border,
-    outline or padding), the painted lines are kept and no second layout is
-    asked for. Otherwise (a new width, say) Textual's own runs, without the
-    second layout: the widget does not scroll, and the layout that calls this
-    just settled its size. Relies on Textual's private size attributes (Textual
-    is pinned); the streaming tests compare streamed and at-once renders.
-    """
-    styles = widget.styles
-    keeps_lines = (
-        widget._size.width == size.width
-        and styles.padding.bottom == 0
-        and styles.border_bottom[0] in ("", "none")
-        and styles.outline_bottom[0] in ("", "none")
-    )
-    if not keeps_lines:
-        return Widget._size_updated(widget, size, virtual_size, container_size, layout=False)
-    widget._layout_cache.clear()
-    if (
-        widget._size == size
-        and widget.virtual_size == virtual_size
-        and widget._container_size == container_size
-    ):
-        return False
-    widget._size = size
-    widget.set_reactive(Widget.virtual_size, virtual_size)
-    widget._container_size = container_size
-    return True
-
-
 def split_blocks(text: str, *, final: bool, parser: MarkdownIt | None = None) -> _Split:
     """Split ``text`` (starting at a block boundary) into blocks that can no longer change.
 
@@ -497,7 +460,6 @@ class StreamingMarkdown(Widget):
         self._virtual = finished and len(markdown) > VIRTUAL_CHARS  # once virtual, always
         self._laid_out_at = 0.0  # when growth last asked for a layout (rendered virtually)
         self._dirty_from: int | None = None  # first line to repaint at the next layout
-        self._painted_at_end = False  # the last paint showed the end of the scrolled view
         self._layout_timer: Timer | None = None
         self._paint_style: Style | None = None
         if markdown:
@@ -659,8 +621,8 @@ class StreamingMarkdown(Widget):
                     self._pending.insert(0, incoming[cut:])
                     incoming = incoming[:cut]
             # A trailing "\r" may be the first half of "\r\n"; keep it for the next flush.
-            if not final and not self._pending and incoming.endswith("\r"):
-                self._pending.append("\r")
+            if incoming.endswith("\r") and (self._pending or not final):
+                self._pending.insert(0, "\r")
                 incoming = incoming[:-1]
             self._open_text += _normalize_newlines(incoming)
         more = bool(self._pending) and self.is_mounted
@@ -678,7 +640,9 @@ class StreamingMarkdown(Widget):
             self._done_text.append(open_text[: split.consumed])
             self._frozen_chars += split.consumed
             open_text = self._open_text = open_text[split.consumed :]
-        showing = open_text.strip() and not last
+        # The open rest is rendered once the backlog is split (rendering it at every step of
+        # a long last block would cost in proportion to its length, step after step).
+        showing = open_text.strip() and not last and not more
         self._open = self._splitter.open_block(open_text) if showing else None
         if self._open is not None:
             self._open.code_start = self._code_count
@@ -689,7 +653,8 @@ class StreamingMarkdown(Widget):
 
     def _take_pending(self, wanted: int | None) -> str:
         """The buffered text from the front: all of it (``None``), or the pieces that make
-        at least ``wanted`` characters, so a long backlog is not copied on every step."""
+        at least ``wanted`` characters (a backlog of many pieces is not joined whole on
+        every step; the rest of one long piece still is, once a step)."""
         pending = self._pending
         if wanted is None or len(pending) == 1:
             taken = "".join(pending)
@@ -873,8 +838,9 @@ class StreamingMarkdown(Widget):
 
     def _apply_heights(self) -> None:
         """Lay out the heights the last paint found, keeping what was on screen in place
-        (``_anchor_block``). While the view follows the end (a stream, say) that waits
-        for the next growth layout (``VIRTUAL_LAYOUT_PERIOD``); a scroll gets it at once."""
+        (``_anchor_block``) unless the view follows the end (an anchored scrollback, which
+        Textual keeps at the end). While it follows, this waits for the next growth layout
+        (``VIRTUAL_LAYOUT_PERIOD``); a view the user moved gets it at once."""
         self._heights_due = False
         width = self.content_size.width
         layout = self._layouts.get(self._cache_key(width))
@@ -887,27 +853,26 @@ class StreamingMarkdown(Widget):
                 self._layout_timer = self.set_timer(RETRY, self._grow, name="markdown-grow")
             return
         following = scroller is not None and scroller.is_anchored and not scroller._anchor_released
-        at_end = self._painted_at_end or following
-        anchor = None if at_end else self._anchor_block(layout, scroller)
+        anchor = None if following else self._anchor_block(layout, scroller)
         if anchor is None and self._layout_wait() > 0:
             return
         self._laid_out_at = time.monotonic()
+        for other in self._layouts.values():
+            if other is not layout:
+                other.apply()  # heights a paint found at another width (the scrollbar's)
         shift = layout.apply(anchor)
         height = self._reserve(layout.total + len(self._virtual_open_lines(width, layout)))
         self._height = self._measured[width] = height
         self._dirty_from = None
         self.refresh(layout=True)  # lines moved: every one is painted anew
-        if scroller is None or following or not (shift or at_end):
+        if scroller is None or following or not shift:
             return  # an anchored view follows the end by itself
         target = scroller
 
         def keep_in_place() -> None:
-            if at_end:
-                target.scroll_end(animate=False, immediate=True, x_axis=False)
-            else:
-                # Textual's ``scroll_to`` releases the anchor whatever it is told; its
-                # private ``_scroll_to`` does as asked (Textual is pinned).
-                target._scroll_to(y=target.scroll_y + shift, animate=False, release_anchor=False)
+            # Textual's ``scroll_to`` releases the anchor whatever it is told; its private
+            # ``_scroll_to`` does as asked (Textual is pinned).
+            target._scroll_to(y=target.scroll_y + shift, animate=False, release_anchor=False)
 
         self.call_after_refresh(keep_in_place)
 
@@ -1063,9 +1028,6 @@ class StreamingMarkdown(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's, with the widget's style looked up once for all the lines painted."""
         self._paint_style = self.rich_style
-        if self._is_virtual:
-            scroller = self._scroller()
-            self._painted_at_end = scroller is None or scroller.scroll_y >= scroller.max_scroll_y
         try:
             return super().render_lines(crop)
         finally:

@@ -24,7 +24,7 @@ from textual.geometry import Size
 from textual.widgets import Static
 
 from ikigai.engine.textsafety import neutralize_display
-from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, resize_keeping_lines
+from ikigai.tui.widgets.growing import resize_keeping_lines
 from ikigai.tui.widgets.safe_content import plain, styled
 from ikigai.tui.widgets.tall_children import TallChildren
 
@@ -66,6 +66,8 @@ class AssistantMessage(Vertical, TallChildren):
         self._initial = markdown
         self._finished = finished
         self.status = status or ("complete" if finished else "streaming")
+        from ikigai.tui.widgets.markdown_stream import StreamingMarkdown  # after the first frame
+
         self.body = StreamingMarkdown(markdown, finished=finished)
         self.body.add_class("answer")
 
