@@ -844,6 +844,9 @@ class StreamingMarkdown(Widget):
         self._heights_due = False
         width = self.content_size.width
         layout = self._layouts.get(self._cache_key(width))
+        for other in self._layouts.values():
+            if other is not layout:
+                other.apply()  # found at another width (the scrollbar came or went since)
         if layout is None or width <= 0 or not layout.pending:
             return
         scroller = self._scroller()
@@ -857,9 +860,6 @@ class StreamingMarkdown(Widget):
         if anchor is None and self._layout_wait() > 0:
             return
         self._laid_out_at = time.monotonic()
-        for other in self._layouts.values():
-            if other is not layout:
-                other.apply()  # heights a paint found at another width (the scrollbar's)
         shift = layout.apply(anchor)
         height = self._reserve(layout.total + len(self._virtual_open_lines(width, layout)))
         self._height = self._measured[width] = height
