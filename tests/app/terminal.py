@@ -81,3 +81,16 @@ class Terminal:
 def _take_terminal() -> None:
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def open_and_quit(args: list[str], env: dict[str, str], cwd: Path, python: tuple[str, ...]) -> int:
+    """Run ikigai (through ``python``) until its session is open, quit with Ctrl+Q; the
+    exit status."""
+    terminal = Terminal(args, env, cwd, python=python)
+    try:
+        terminal.read_until(lambda out: b"Enter sends" in out)  # the session is open
+        terminal.type(b"\x11")  # ctrl+q
+        terminal.read_until(lambda out: terminal.process.poll() is not None)
+    finally:
+        status = terminal.close()
+    return status

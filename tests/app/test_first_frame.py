@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.app.terminal import Terminal
+from tests.app.terminal import open_and_quit
 from tests.cli.headless_helpers import clean_env
 from tests.fakeserver import FakeServer
 
@@ -74,13 +74,7 @@ def test_the_first_frame_comes_before_the_network_storage_and_engine(
     env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback")
     env.update(PROBE_WATCHED=json.dumps(AFTER_THE_FIRST_FRAME), PROBE_REPORT=str(report))
     args = ["--model", "openai-chat/fake-model", "--base-url", fake_server.base_url("openai-chat")]
-    terminal = Terminal(args, env, tmp_path, python=("-c", PROBE))
-    try:
-        terminal.read_until(lambda out: b"Enter sends" in out)  # the session is open
-        terminal.type(b"\x11")  # ctrl+q
-        terminal.read_until(lambda out: terminal.process.poll() is not None)
-    finally:
-        status = terminal.close()
+    status = open_and_quit(args, env, tmp_path, python=("-c", PROBE))
     assert status == 0
     seen = json.loads(report.read_text(encoding="utf-8"))
     assert seen["first_frame"] == []

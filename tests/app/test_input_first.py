@@ -22,7 +22,7 @@ from ikigai.tui.input_priority import MAX_HOLD, InputPriority, priority_of
 from ikigai.tui.input_thread import SWITCH_INTERVAL, input_thread_first
 from ikigai.tui.screen_updates import MainScreen, SteadyUpdateTimer
 from tests.app.conftest import make_app, wait_for
-from tests.app.terminal import Terminal
+from tests.app.terminal import open_and_quit
 from tests.cli.headless_helpers import clean_env
 from tests.fakeserver import FakeServer, Reply, Text
 
@@ -287,13 +287,7 @@ def test_the_thread_reading_keys_waits_for_the_interpreter_a_millisecond_at_most
     report = tmp_path / "report.json"
     env = clean_env(tmp_path, OPENAI_API_KEY="sk-loopback", PROBE_REPORT=str(report))
     args = ["--model", "openai-chat/fake-model", "--base-url", fake_server.base_url("openai-chat")]
-    terminal = Terminal(args, env, tmp_path, python=("-c", SWITCH_PROBE))
-    try:
-        terminal.read_until(lambda out: b"Enter sends" in out)
-        terminal.type(b"\x11")  # ctrl+q
-        terminal.read_until(lambda out: terminal.process.poll() is not None)
-    finally:
-        status = terminal.close()
+    status = open_and_quit(args, env, tmp_path, python=("-c", SWITCH_PROBE))
     assert status == 0
     seen = json.loads(report.read_text(encoding="utf-8"))
     assert seen == {"running": SWITCH_INTERVAL, "after": sys.getswitchinterval()}

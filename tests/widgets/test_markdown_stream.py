@@ -108,6 +108,22 @@ async def laid_out(pilot: Pilot[Any], app: MarkdownApp) -> None:
     await pilot.pause()
 
 
+def count_renders(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[int, int]]:
+    """From now on, how often each block is rendered at each width: ``(id(block), width)``
+    (every rendered block is kept alive, so ids stay unique)."""
+    renders: Counter[tuple[int, int]] = Counter()
+    kept: list[_Block] = []
+    original = StreamingMarkdown._render_block
+
+    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
+        kept.append(block)
+        renders[(id(block), width)] += 1
+        original(self, block, width)
+
+    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
+    return renders
+
+
 async def rendered_at_once(text: str, size: tuple[int, int] = SIZE) -> str:
     app = MarkdownApp(StreamingMarkdown(text, finished=True))
     async with app.run_test(size=size) as pilot:
@@ -319,19 +335,10 @@ async def test_a_long_answer_keeps_its_renders_and_height_across_two_widths(
     """The scrollbar coming and going (or a resize back) costs no render of a block twice,
     and while a long answer is rendered again at a new width its height does not collapse
     (a collapsed height would drop the scrollbar, change the width again, and so on)."""
-    renders: Counter[tuple[int, int]] = Counter()
-    kept: list[_Block] = []  # transient open blocks stay alive: ids stay unique
-    original = StreamingMarkdown._render_block
-
-    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
-        kept.append(block)
-        renders[(id(block), width)] += 1
-        original(self, block, width)
-
+    renders = count_renders(monkeypatch)
     text = "".join(
         f"Paragraph {n} says something *worth* wrapping " * 3 + "\n\n" for n in range(300)
     )
-    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
     app = MarkdownApp(StreamingMarkdown())
     async with app.run_test(size=(80, 40)) as pilot:
         await stream(pilot, app.widget, text, 4000)
@@ -405,16 +412,7 @@ async def test_a_long_last_block_is_rendered_once_when_its_backlog_is_split(
 ) -> None:
     """A long message loaded whole is split in steps once mounted; its unfinished last
     block is not rendered at every step (that cost grew with the block, step after step)."""
-    renders: Counter[int] = Counter()
-    kept: list[_Block] = []
-    original = StreamingMarkdown._render_block
-
-    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
-        kept.append(block)
-        renders[width] += 1
-        original(self, block, width)
-
-    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
+    renders = count_renders(monkeypatch)
     one_list = "".join(f"- item {n} of one long list\n" for n in range(4_000))  # ~100 KB
     app = MarkdownApp(StreamingMarkdown(one_list, finished=True))
     async with app.run_test(size=SIZE) as pilot:

@@ -10,7 +10,6 @@ the lines already seen must stay in place).
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -21,7 +20,13 @@ from ikigai.tui.widgets import markdown_stream
 from ikigai.tui.widgets.markdown_stream import StreamingMarkdown, _Block
 from ikigai.tui.widgets.markdown_virtual import VirtualLayout, estimate_lines
 from tests.widgets.helpers import screen_text
-from tests.widgets.test_markdown_stream import MarkdownApp, laid_out, settle, stream
+from tests.widgets.test_markdown_stream import (
+    MarkdownApp,
+    count_renders,
+    laid_out,
+    settle,
+    stream,
+)
 
 SIZE = (80, 30)
 TEXT_COLUMNS = SIZE[0] - 2
@@ -97,16 +102,7 @@ PAGES = ["pageup"] * 8 + ["pagedown"] * 3 + ["home"] + ["pagedown"] * 5
 async def test_a_very_long_message_renders_only_what_is_painted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rendered: Counter[tuple[int, int]] = Counter()
-    kept: list[_Block] = []  # transient open blocks stay alive: ids stay unique
-    original = StreamingMarkdown._render_block
-
-    def counting(self: StreamingMarkdown, block: _Block, width: int) -> None:
-        kept.append(block)
-        rendered[(id(block), width)] += 1
-        original(self, block, width)
-
-    monkeypatch.setattr(StreamingMarkdown, "_render_block", counting)
+    rendered = count_renders(monkeypatch)
     widget = StreamingMarkdown(long_message(), finished=True)
     app = MarkdownApp(widget)
     async with app.run_test(size=SIZE) as pilot:

@@ -765,14 +765,19 @@ class StreamingMarkdown(Widget):
         guess = len(others) if others else estimate_lines(block, width)
         return guess + self._separated(index), False
 
-    def _virtual_open_lines(self, width: int, layout: VirtualLayout) -> list[Strip]:
+    def _open_lines(self, width: int, after_lines: bool) -> list[Strip]:
+        """The open block's lines at ``width``, with the blank line that separates it from
+        the lines before it (``after_lines``: there are some)."""
         open_lines: list[Strip] = []
         if self._open is not None:
             block_lines = self._lines_for(self._open, width)
-            if block_lines and layout.total and not self._open.joined:
+            if block_lines and after_lines and not self._open.joined:
                 open_lines.append(Strip.blank(width))
             open_lines.extend(block_lines)
         return open_lines
+
+    def _virtual_open_lines(self, width: int, layout: VirtualLayout) -> list[Strip]:
+        return self._open_lines(width, layout.total > 0)
 
     def _virtual_catch_up(self, width: int) -> None:
         """New blocks were split: lay them out with estimates; repaint from the first new
@@ -1011,12 +1016,8 @@ class StreamingMarkdown(Widget):
         elif joined is None or joined.count < self._shown:
             joined = self._update_frozen_lines(width)
         missing = self._missing_lines(joined) if joined.count < self._shown else 0
-        open_lines: list[Strip] = []
-        if self._open is not None and joined.count == len(self._blocks):
-            block_lines = self._lines_for(self._open, width)
-            if block_lines and joined.lines and not self._open.joined:
-                open_lines.append(Strip.blank(width))
-            open_lines.extend(block_lines)
+        shown = joined.count == len(self._blocks)  # the open block shows once all are
+        open_lines = self._open_lines(width, bool(joined.lines)) if shown else []
         return joined.lines, missing, open_lines
 
     def _size_updated(
@@ -1051,15 +1052,14 @@ class StreamingMarkdown(Widget):
             layout = self._layout(width)
             open_lines = self._virtual_open_lines(width, layout)
             height = self._reserve(layout.total + len(open_lines))
-            _remember_height(self._measured, width, height)
-            if width == self.content_size.width or self.content_size.width <= 0:
-                self._height = height
-                self._tail = open_lines
-            return height
-        frozen, missing, open_lines = self._all_lines(width)
-        height = self._reserve(len(frozen) + missing + len(open_lines))
-        if self._is_long and (missing or self._shown < len(self._blocks)) and self._timer is None:
-            self._timer = self.set_timer(CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up")
+        else:
+            frozen, missing, open_lines = self._all_lines(width)
+            height = self._reserve(len(frozen) + missing + len(open_lines))
+            late = missing or self._shown < len(self._blocks)
+            if self._is_long and late and self._timer is None:
+                self._timer = self.set_timer(
+                    CATCH_UP_PAUSE, self._on_timer, name="markdown-catch-up"
+                )
         # What a layout was told at this width: a catch-up step that changes it asks for
         # a layout again (Textual measures before the widget takes its new size).
         _remember_height(self._measured, width, height)
